@@ -1,0 +1,196 @@
+//! Assembly: open the store, wire hub, bus and publisher together, build the
+//! router, listen, and shut down in an order that loses nothing.
+
+use crate::api;
+use crate::auth::AuthError;
+use crate::auth::token::{self, KeySource, Tokens};
+use crate::bus::{Bus, LocalBus};
+use crate::chat::Chat;
+use crate::chat::hub::Hub;
+use crate::chat::publisher::Publisher;
+use crate::config::Config;
+use crate::gateway;
+use crate::store::{SqliteStore, Store, StoreError};
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, Method, header};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+
+/// How long shutdown waits for open WebSockets to say goodbye.
+const SESSION_DRAIN: Duration = Duration::from_secs(5);
+/// How long shutdown waits for the message writer to store what it was given.
+const WRITER_DRAIN: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("data directory {0}: {1}")]
+    DataDir(String, std::io::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Key(#[from] AuthError),
+    #[error("cannot listen on {0}: {1}")]
+    Bind(SocketAddr, std::io::Error),
+    #[error("invalid --cors-origin {0:?}")]
+    CorsOrigin(String),
+}
+
+/// Everything a request handler or a connection may need.
+pub struct App {
+    pub config: Config,
+    pub store: Arc<dyn Store>,
+    pub tokens: Tokens,
+    pub chat: Chat,
+    /// Cancelled when the server begins to shut down; sessions close with 1001.
+    pub shutdown: CancellationToken,
+    /// Every WebSocket session, so that shutdown can wait for them.
+    pub sessions: TaskTracker,
+    next_conn: AtomicU64,
+}
+
+impl App {
+    pub fn next_conn_id(&self) -> u64 {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+pub type AppState = Arc<App>;
+
+/// A running server.
+pub struct Server {
+    addr: SocketAddr,
+    key_source: KeySource,
+    shutdown: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl Server {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn key_source(&self) -> KeySource {
+        self.key_source
+    }
+
+    /// A handle that starts shutdown when cancelled (for signal handlers).
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Shuts down gracefully and waits until every accepted message is stored.
+    pub async fn shutdown(self) {
+        self.shutdown.cancel();
+        self.wait().await;
+    }
+
+    /// Waits until the server has stopped (after `shutdown_token` was cancelled).
+    pub async fn wait(self) {
+        if let Err(err) = self.task.await {
+            tracing::error!(error = %err, "server task failed");
+        }
+    }
+}
+
+/// Starts palaver with `config` and returns once it is listening.
+pub async fn serve(config: Config) -> Result<Server, StartError> {
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| StartError::DataDir(config.data_dir.display().to_string(), e))?;
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&config.data_dir.join("palaver.db")).await?);
+    let (secret, key_source) = token::load_key(config.jwt_secret.as_ref(), &config.data_dir)?;
+    let tokens = Tokens::new(&secret, config.token_ttl);
+
+    let hub = Arc::new(Hub::default());
+    let bus: Arc<dyn Bus> = Arc::new(LocalBus::new(hub.clone()));
+    let (publisher, writer) = Publisher::start(store.clone(), bus.clone());
+    let cors = cors_layer(&config.cors_origins)?;
+    let addr = SocketAddr::new(config.bind, config.port);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| StartError::Bind(addr, e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| StartError::Bind(addr, e))?;
+
+    let shutdown = CancellationToken::new();
+    let sessions = TaskTracker::new();
+    let state: AppState = Arc::new(App {
+        store: store.clone(),
+        tokens,
+        chat: Chat::new(hub, publisher, bus),
+        shutdown: shutdown.clone(),
+        sessions: sessions.clone(),
+        next_conn: AtomicU64::new(1),
+        config,
+    });
+    let router = router(state).layer(cors);
+
+    let stop = shutdown.clone();
+    let task = tokio::spawn(async move {
+        let served = axum::serve(listener, router)
+            .with_graceful_shutdown(stop.cancelled_owned())
+            .await;
+        if let Err(err) = served {
+            tracing::error!(error = %err, "server stopped with an error");
+        }
+        // The router (and its handle on the publisher) is gone now; sessions
+        // hold the last ones. Once they are closed the writer drains its queue.
+        sessions.close();
+        if tokio::time::timeout(SESSION_DRAIN, sessions.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some WebSocket sessions did not close in time");
+        }
+        match tokio::time::timeout(WRITER_DRAIN, writer).await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => tracing::error!(error = %err, "message writer failed"),
+            Err(_) => tracing::error!(
+                "message writer did not finish; some messages may be unacknowledged"
+            ),
+        }
+        store.close().await;
+    });
+    Ok(Server {
+        addr,
+        key_source,
+        shutdown,
+        task,
+    })
+}
+
+fn router(state: AppState) -> Router {
+    let max_body = state.config.max_body_bytes;
+    Router::new()
+        .merge(api::routes())
+        .merge(gateway::routes())
+        .fallback(api::not_found)
+        .method_not_allowed_fallback(api::method_not_allowed)
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(state)
+}
+
+/// Any origin by default: auth is a bearer token, never a cookie, so a
+/// foreign page gains nothing it could not do with the token itself.
+fn cors_layer(origins: &[String]) -> Result<CorsLayer, StartError> {
+    let layer = CorsLayer::new()
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(3600));
+    if origins.is_empty() {
+        return Ok(layer.allow_origin(Any));
+    }
+    let origins = origins
+        .iter()
+        .map(|o| HeaderValue::from_str(o).map_err(|_| StartError::CorsOrigin(o.clone())))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(layer.allow_origin(AllowOrigin::list(origins)))
+}

@@ -1,0 +1,17 @@
+//! Who is asking: password hashing, tokens, and pulling a token out of a request.
+
+pub mod extract;
+pub mod password;
+pub mod token;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("not authenticated")]
+    MissingToken,
+    #[error("could not validate credentials")]
+    InvalidToken,
+    #[error("password hashing failed: {0}")]
+    Hashing(String),
+    #[error("signing key: {0}")]
+    Key(String),
+}

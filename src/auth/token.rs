@@ -1,0 +1,201 @@
+//! Access tokens: JWT, HS256 only (the algorithm is pinned when verifying, so
+//! a token cannot choose a weaker one), with the user id in `sub`.
+//!
+//! The signing key comes from `PALAVER_JWT_SECRET` or, failing that, from
+//! `<data-dir>/jwt.key`, generated at first start with mode 0600. It is never
+//! a constant in the code and never logged.
+
+use super::AuthError;
+use crate::chat::model::User;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Shortest accepted secret: 256 bits, HS256's own strength.
+pub const MIN_SECRET_BYTES: usize = 32;
+const KEY_FILE: &str = "jwt.key";
+
+/// Key material that refuses to be printed.
+#[derive(Clone)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+/// Where the key came from; shown at start-up (never the key itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySource {
+    Environment,
+    File,
+    Generated,
+}
+
+/// Picks the signing key: the given secret if any, else the data dir's key
+/// file, created on first start.
+pub fn load_key(
+    secret: Option<&Secret>,
+    data_dir: &Path,
+) -> Result<(Secret, KeySource), AuthError> {
+    if let Some(secret) = secret {
+        if secret.0.len() < MIN_SECRET_BYTES {
+            return Err(AuthError::Key(format!(
+                "PALAVER_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes"
+            )));
+        }
+        return Ok((secret.clone(), KeySource::Environment));
+    }
+    let path = data_dir.join(KEY_FILE);
+    match std::fs::read(&path) {
+        Ok(bytes) if bytes.len() >= MIN_SECRET_BYTES => {
+            return Ok((Secret(bytes), KeySource::File));
+        }
+        Ok(_) => {
+            return Err(AuthError::Key(format!(
+                "{} is shorter than {MIN_SECRET_BYTES} bytes",
+                path.display()
+            )));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(AuthError::Key(format!("{}: {e}", path.display()))),
+    }
+    let mut bytes = vec![0u8; 64];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(&path)
+        .map_err(|e| AuthError::Key(format!("{}: {e}", path.display())))?;
+    file.write_all(&bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| AuthError::Key(format!("{}: {e}", path.display())))?;
+    Ok((Secret(bytes), KeySource::Generated))
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: String,
+    name: String,
+    iat: u64,
+    exp: u64,
+}
+
+pub struct Tokens {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    ttl: Duration,
+}
+
+impl Tokens {
+    pub fn new(secret: &Secret, ttl: Duration) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        validation.leeway = 5;
+        Self {
+            encoding: EncodingKey::from_secret(&secret.0),
+            decoding: DecodingKey::from_secret(&secret.0),
+            validation,
+            ttl,
+        }
+    }
+
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    pub fn issue(&self, user: &User) -> Result<String, AuthError> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        let claims = Claims {
+            sub: user.id.to_string(),
+            name: user.username.clone(),
+            iat: now,
+            exp: now + self.ttl.as_secs(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| AuthError::Key(e.to_string()))
+    }
+
+    /// The user id a valid, unexpired token was issued to.
+    pub fn verify(&self, token: &str) -> Result<i64, AuthError> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|_| AuthError::InvalidToken)?;
+        data.claims.sub.parse().map_err(|_| AuthError::InvalidToken)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens(ttl: u64) -> Tokens {
+        Tokens::new(&Secret(vec![7; 32]), Duration::from_secs(ttl))
+    }
+
+    #[test]
+    fn round_trip_and_tamper() {
+        let t = tokens(60);
+        let user = User {
+            id: 42,
+            username: "ann".into(),
+        };
+        let token = t.issue(&user).unwrap();
+        assert_eq!(t.verify(&token).unwrap(), 42);
+        let other = Tokens::new(&Secret(vec![8; 32]), Duration::from_secs(60));
+        assert!(other.verify(&token).is_err());
+        assert!(t.verify("not.a.token").is_err());
+    }
+
+    #[test]
+    fn refuses_none_algorithm() {
+        // {"alg":"none"} header with valid claims and no signature.
+        let header = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0";
+        let claims = "eyJzdWIiOiI0MiIsIm5hbWUiOiJhbm4iLCJpYXQiOjEsImV4cCI6OTk5OTk5OTk5OX0";
+        assert!(tokens(60).verify(&format!("{header}.{claims}.")).is_err());
+    }
+
+    #[test]
+    fn short_secret_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(load_key(Some(&Secret(vec![1; 31])), dir.path()).is_err());
+    }
+
+    #[test]
+    fn generated_key_is_private_and_stable() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, source) = load_key(None, dir.path()).unwrap();
+        assert_eq!(source, KeySource::Generated);
+        let (b, source) = load_key(None, dir.path()).unwrap();
+        assert_eq!(source, KeySource::File);
+        assert_eq!(a.0, b.0);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(KEY_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! Who is in which room on this node, and delivery to them.
+//!
+//! Locks here are `std::sync` ones: they are never held across an `.await`,
+//! and every operation under them is a handful of non-blocking queue pushes.
+//! The room map is read-mostly (a room appears once); each room has its own
+//! lock, so rooms never contend with each other.
+
+use super::event::{ConnId, Event, EventKind};
+use super::outbox::{Outbound, Outbox};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+pub struct Member {
+    pub user_id: i64,
+    pub username: String,
+    pub outbox: Outbox,
+}
+
+#[derive(Default)]
+struct Members {
+    conns: HashMap<ConnId, Member>,
+    /// Connections per user: presence is per person, not per tab.
+    users: HashMap<i64, (String, usize)>,
+}
+
+impl Members {
+    fn deliver(&self, event: &Arc<Event>) {
+        for member in self.conns.values() {
+            member.outbox.push(Outbound::Event(event.clone()));
+        }
+    }
+
+    fn presence(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.users.values().map(|(n, _)| n.clone()).collect();
+        names.sort_unstable();
+        names
+    }
+}
+
+#[derive(Default)]
+pub struct Hub {
+    rooms: RwLock<HashMap<String, Arc<Mutex<Members>>>>,
+}
+
+impl Hub {
+    fn room(&self, room: &str) -> Option<Arc<Mutex<Members>>> {
+        self.rooms
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(room)
+            .cloned()
+    }
+
+    fn room_or_insert(&self, room: &str) -> Arc<Mutex<Members>> {
+        if let Some(members) = self.room(room) {
+            return members;
+        }
+        self.rooms
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(room.to_owned())
+            .or_default()
+            .clone()
+    }
+
+    /// Adds a connection to a room and tells the room. `greeting` is built
+    /// from who is online now (the joiner included) and queued to the joiner
+    /// before any event of the room, so a snapshot is never older than what follows it.
+    pub fn join(
+        &self,
+        room: &str,
+        conn: ConnId,
+        member: Member,
+        greeting: impl FnOnce(Vec<String>) -> Vec<Outbound>,
+    ) {
+        let members = self.room_or_insert(room);
+        let mut members = members.lock().unwrap_or_else(PoisonError::into_inner);
+        if members.conns.contains_key(&conn) {
+            return;
+        }
+        let (user_id, user) = (member.user_id, member.username.clone());
+        let count = &mut members
+            .users
+            .entry(user_id)
+            .or_insert_with(|| (user.clone(), 0))
+            .1;
+        *count += 1;
+        let first = *count == 1;
+        let outbox = member.outbox.clone();
+        members.conns.insert(conn, member);
+        for item in greeting(members.presence()) {
+            outbox.push(item);
+        }
+        let event = Arc::new(Event::new(EventKind::Joined {
+            room: room.to_owned(),
+            user,
+            user_id,
+            conn,
+            first,
+        }));
+        members.deliver(&event);
+    }
+
+    /// Removes a connection from a room and tells those who stay.
+    pub fn leave(&self, room: &str, conn: ConnId) {
+        let Some(members) = self.room(room) else {
+            return;
+        };
+        let mut members = members.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(member) = members.conns.remove(&conn) else {
+            return;
+        };
+        let last = match members.users.get_mut(&member.user_id) {
+            Some(entry) if entry.1 > 1 => {
+                entry.1 -= 1;
+                false
+            }
+            _ => {
+                members.users.remove(&member.user_id);
+                true
+            }
+        };
+        let event = Arc::new(Event::new(EventKind::Left {
+            room: room.to_owned(),
+            user: member.username,
+            user_id: member.user_id,
+            conn,
+            last,
+        }));
+        members.deliver(&event);
+    }
+
+    /// Hands an event to every connection in its room on this node.
+    pub fn deliver(&self, event: Arc<Event>) {
+        if let Some(members) = self.room(event.room()) {
+            members
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .deliver(&event);
+        }
+    }
+
+    /// Who is online in `room`, sorted by name.
+    pub fn presence(&self, room: &str) -> Vec<String> {
+        self.room(room)
+            .map(|m| m.lock().unwrap_or_else(PoisonError::into_inner).presence())
+            .unwrap_or_default()
+    }
+
+    pub fn online_count(&self, room: &str) -> usize {
+        self.room(room)
+            .map(|m| m.lock().unwrap_or_else(PoisonError::into_inner).users.len())
+            .unwrap_or(0)
+    }
+}

@@ -1,0 +1,196 @@
+//! The chat's nouns. Input types validate on construction ("parse, don't
+//! validate"): a `Username` that exists is a valid username everywhere after.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+use std::fmt;
+
+/// Why a piece of user input was refused; the text goes to the client as is.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+/// 3–32 characters of ASCII letters, digits, `_`, `.` and `-`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Username(String);
+
+impl Username {
+    pub const MIN: usize = 3;
+    pub const MAX: usize = 32;
+
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let len = raw.chars().count();
+        if !(Self::MIN..=Self::MAX).contains(&len) {
+            return Err(Invalid(format!(
+                "username must be {}-{} characters long",
+                Self::MIN,
+                Self::MAX
+            )));
+        }
+        if !raw
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        {
+            return Err(Invalid(
+                "username may contain only letters, digits, '_', '.' and '-'".into(),
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// The form under which names are unique: `Alice` and `alice` are one user.
+    pub fn key(&self) -> String {
+        self.0.to_ascii_lowercase()
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// 8–1024 bytes. The upper bound keeps hashing cost bounded per request.
+pub struct Password(String);
+
+impl Password {
+    pub const MIN: usize = 8;
+    pub const MAX: usize = 1024;
+
+    pub fn parse(raw: String) -> Result<Self, Invalid> {
+        if !(Self::MIN..=Self::MAX).contains(&raw.len()) {
+            return Err(Invalid(format!(
+                "password must be {}-{} bytes long",
+                Self::MIN,
+                Self::MAX
+            )));
+        }
+        Ok(Self(raw))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(..)")
+    }
+}
+
+/// 1–64 characters of lowercase ASCII letters, digits, `-` and `_`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RoomName(String);
+
+impl RoomName {
+    pub const MAX: usize = 64;
+
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        if raw.is_empty() || raw.len() > Self::MAX {
+            return Err(Invalid(format!(
+                "room name must be 1-{} characters long",
+                Self::MAX
+            )));
+        }
+        if !raw
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        {
+            return Err(Invalid(
+                "room name may contain only lowercase letters, digits, '-' and '_'".into(),
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// At most 256 characters; a topic is a one-line description.
+pub fn parse_topic(raw: &str) -> Result<String, Invalid> {
+    const MAX: usize = 256;
+    if raw.chars().count() > MAX {
+        return Err(Invalid(format!("topic must be at most {MAX} characters")));
+    }
+    Ok(raw.trim().to_owned())
+}
+
+/// Microseconds since the Unix epoch, UTC: the unit both stores keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    pub fn now() -> Self {
+        Self(Utc::now().timestamp_micros())
+    }
+
+    pub fn to_rfc3339(self) -> String {
+        DateTime::<Utc>::from_timestamp_micros(self.0)
+            .unwrap_or_default()
+            .to_rfc3339_opts(SecondsFormat::Micros, true)
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_rfc3339())
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Room {
+    #[serde(skip)]
+    pub id: i64,
+    pub name: String,
+    pub topic: String,
+    pub created_at: Timestamp,
+}
+
+/// A message as the store keeps it: everything a recipient needs, so that
+/// delivery never has to look anything up.
+#[derive(Debug, Clone)]
+pub struct StoredMessage {
+    pub id: i64,
+    pub room: String,
+    pub author: User,
+    pub content: String,
+    pub created_at: Timestamp,
+    pub client_id: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames() {
+        assert!(Username::parse("al").is_err());
+        assert!(Username::parse("alice.b-c_9").is_ok());
+        assert!(Username::parse("a b c").is_err());
+        assert!(Username::parse(&"x".repeat(33)).is_err());
+        assert_eq!(
+            Username::parse("Alice").map(|u| u.key()),
+            Ok("alice".into())
+        );
+    }
+
+    #[test]
+    fn room_names() {
+        assert!(RoomName::parse("").is_err());
+        assert!(RoomName::parse("General").is_err());
+        assert!(RoomName::parse("rust-lang_2").is_ok());
+        assert!(RoomName::parse(&"a".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        assert_eq!(Timestamp(0).to_rfc3339(), "1970-01-01T00:00:00.000000Z");
+    }
+}

@@ -1,0 +1,79 @@
+//! Every setting, as a command-line flag with a `PALAVER_*` environment
+//! variable beside it. The defaults run out of the box: SQLite in `./data`,
+//! 127.0.0.1:8000.
+
+use crate::auth::token::Secret;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub const DEFAULT_PORT: u16 = 8000;
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 64 * 1024;
+pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024;
+pub const DEFAULT_OUTBOUND_QUEUE: usize = 1024;
+pub const DEFAULT_HISTORY_LIMIT: i64 = 1000;
+pub const DEFAULT_RATE_LIMIT: u32 = 20;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "PALAVER_BIND", default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// Port to listen on (0: any free port).
+    #[arg(long, env = "PALAVER_PORT", default_value_t = DEFAULT_PORT)]
+    pub port: u16,
+    /// Directory for the SQLite database and the generated signing key.
+    #[arg(long, env = "PALAVER_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// How long an access token stays valid (e.g. 30m, 12h).
+    #[arg(long, env = "PALAVER_TOKEN_TTL", default_value = "30m", value_parser = humantime::parse_duration)]
+    pub token_ttl: Duration,
+    /// Origins allowed to call the API from a browser (comma-separated); any when unset.
+    #[arg(
+        long = "cors-origin",
+        env = "PALAVER_CORS_ORIGIN",
+        value_delimiter = ','
+    )]
+    pub cors_origins: Vec<String>,
+    /// Largest chat message, in bytes of UTF-8.
+    #[arg(long, env = "PALAVER_MAX_MESSAGE_BYTES", default_value_t = DEFAULT_MAX_MESSAGE_BYTES)]
+    pub max_message_bytes: usize,
+    /// Largest HTTP request body, in bytes.
+    #[arg(long, env = "PALAVER_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
+    pub max_body_bytes: usize,
+    /// Frames a connection may have waiting before it counts as too slow and is closed.
+    #[arg(long, env = "PALAVER_OUTBOUND_QUEUE", default_value_t = DEFAULT_OUTBOUND_QUEUE)]
+    pub outbound_queue: usize,
+    /// How often the server pings each WebSocket; a peer silent for two intervals is dropped.
+    #[arg(long, env = "PALAVER_PING_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub ping_interval: Duration,
+    /// Most messages one history request may ask for.
+    #[arg(long, env = "PALAVER_HISTORY_LIMIT", default_value_t = DEFAULT_HISTORY_LIMIT)]
+    pub history_limit: i64,
+    /// Messages and typing notices per second one v1 connection may send (bursts of twice that); 0: no limit.
+    #[arg(long, env = "PALAVER_RATE_LIMIT", default_value_t = DEFAULT_RATE_LIMIT)]
+    pub rate_limit: u32,
+    /// Signing key for access tokens; read from PALAVER_JWT_SECRET only, never a flag.
+    #[arg(skip)]
+    pub jwt_secret: Option<Secret>,
+}
+
+impl Config {
+    /// The defaults, with data kept in `data_dir`; what tests start from.
+    pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            bind: IpAddr::from([127, 0, 0, 1]),
+            port: DEFAULT_PORT,
+            data_dir: data_dir.into(),
+            token_ttl: Duration::from_secs(30 * 60),
+            cors_origins: Vec::new(),
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            outbound_queue: DEFAULT_OUTBOUND_QUEUE,
+            ping_interval: Duration::from_secs(30),
+            history_limit: DEFAULT_HISTORY_LIMIT,
+            rate_limit: DEFAULT_RATE_LIMIT,
+            jwt_secret: None,
+        }
+    }
+}

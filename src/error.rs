@@ -1,0 +1,129 @@
+//! The one place where errors become HTTP responses: a status and a JSON
+//! `{"detail": ...}`, the chapter's error shape. Causes of server-side
+//! failures are logged here and never shown to the client.
+
+use crate::auth::AuthError;
+use crate::chat::model::Invalid;
+use crate::store::StoreError;
+use axum::Json;
+use axum::extract::rejection::{FormRejection, JsonRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("{1}")]
+    Rejected(StatusCode, String),
+    #[error("storage failure: {0}")]
+    Store(#[from] StoreError),
+    #[error("authentication failure: {0}")]
+    Auth(AuthError),
+}
+
+impl From<AuthError> for ApiError {
+    fn from(err: AuthError) -> Self {
+        match err {
+            AuthError::MissingToken => Self::Unauthorized("Not authenticated"),
+            AuthError::InvalidToken => Self::Unauthorized("Could not validate credentials"),
+            other => Self::Auth(other),
+        }
+    }
+}
+
+impl From<Invalid> for ApiError {
+    fn from(err: Invalid) -> Self {
+        Self::Unprocessable(err.0)
+    }
+}
+
+/// Malformed bodies and queries are the client's mistake: 422 as FastAPI
+/// answers, except a body over the size limit, which keeps its 413.
+fn rejected(status: StatusCode, text: String) -> ApiError {
+    match status {
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::Rejected(status, "Request body too large".into())
+        }
+        _ => ApiError::Rejected(StatusCode::UNPROCESSABLE_ENTITY, text),
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        rejected(r.status(), r.body_text())
+    }
+}
+
+impl From<FormRejection> for ApiError {
+    fn from(r: FormRejection) -> Self {
+        rejected(r.status(), r.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        rejected(r.status(), r.body_text())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, detail) = match &self {
+            Self::Unauthorized(d) => (StatusCode::UNAUTHORIZED, (*d).to_owned()),
+            Self::BadRequest(d) => (StatusCode::BAD_REQUEST, d.clone()),
+            Self::NotFound(d) => (StatusCode::NOT_FOUND, (*d).to_owned()),
+            Self::Conflict(d) => (StatusCode::CONFLICT, d.clone()),
+            Self::Unprocessable(d) => (StatusCode::UNPROCESSABLE_ENTITY, d.clone()),
+            Self::Rejected(status, d) => (*status, d.clone()),
+            Self::Store(err) => {
+                tracing::error!(error = %err, "storage failure");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Storage unavailable, try again".to_owned(),
+                )
+            }
+            Self::Auth(err) => {
+                tracing::error!(error = %err, "authentication failure");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Internal error".to_owned(),
+                )
+            }
+        };
+        let mut response = (status, Json(json!({ "detail": detail }))).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+/// `axum::Json`, `Form` and `Query` with their rejections in our error shape.
+pub mod extract {
+    use super::ApiError;
+    use axum::extract::{FromRequest, FromRequestParts};
+
+    #[derive(FromRequest)]
+    #[from_request(via(axum::Json), rejection(ApiError))]
+    pub struct Json<T>(pub T);
+
+    #[derive(FromRequest)]
+    #[from_request(via(axum::Form), rejection(ApiError))]
+    pub struct Form<T>(pub T);
+
+    #[derive(FromRequestParts)]
+    #[from_request(via(axum::extract::Query), rejection(ApiError))]
+    pub struct Query<T>(pub T);
+}

@@ -1,0 +1,62 @@
+//! The chapter's text frames, byte for byte, so that its client.html works
+//! unchanged:
+//! - on join, to every member (the joiner too): `User 'NAME' joined room 'ROOM'.`
+//! - a message: `[ROOM] NAME: TEXT`, to every member, the sender too
+//! - on leave, to those who stay: `User 'NAME' left room 'ROOM'.`
+//!
+//! Joins and leaves are per connection here, as in the chapter.
+
+use super::close::TOO_BIG;
+use super::session::Session;
+use crate::chat::event::EventKind;
+use crate::chat::model::Room;
+use axum::extract::ws::Utf8Bytes;
+
+pub fn open(session: &mut Session, room: Room) {
+    session.join(room, |_| Vec::new());
+}
+
+pub fn shows(kind: &EventKind, _me: i64) -> bool {
+    !matches!(kind, EventKind::Typing { .. })
+}
+
+pub fn encode(kind: &EventKind) -> Option<Utf8Bytes> {
+    let text = match kind {
+        EventKind::Message(m) => format!("[{}] {}: {}", m.room, m.author.username, m.content),
+        EventKind::Joined { room, user, .. } => format!("User '{user}' joined room '{room}'."),
+        EventKind::Left { room, user, .. } => format!("User '{user}' left room '{room}'."),
+        EventKind::Typing { .. } => return None,
+    };
+    Some(text.into())
+}
+
+/// A text frame is a message for the connection's room. Blank text is
+/// ignored; a message that cannot be stored is logged and not echoed (this
+/// protocol has no way to say more), and the connection stays open.
+pub async fn on_text(session: &mut Session, text: Utf8Bytes) {
+    if text.trim().is_empty() {
+        return;
+    }
+    if text.len() > session.state.config.max_message_bytes {
+        session.closer.close(TOO_BIG, "message too big");
+        return;
+    }
+    let Some(room) = session.rooms.values().next().cloned() else {
+        return;
+    };
+    let user = session.user.username.clone();
+    match session
+        .state
+        .chat
+        .post(&room, &session.user, text.as_str().to_owned(), None)
+        .await
+    {
+        Ok(reply) => session.pending.push_back(Box::pin(async move {
+            if let Ok(Err(err)) = reply.await {
+                tracing::warn!(%user, room = %room.name, error = %err, "message not stored, not delivered");
+            }
+            None
+        })),
+        Err(err) => tracing::warn!(%user, error = %err, "message not accepted"),
+    }
+}

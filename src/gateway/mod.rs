@@ -1,0 +1,130 @@
+//! WebSocket connections: the upgrade (auth, room, protocol), then one
+//! `session` per socket. How frames look on the wire lives in `compat` (the
+//! chapter's text frames) and `v1` (palaver's JSON protocol).
+
+pub mod close;
+mod compat;
+mod session;
+mod v1;
+
+use crate::app::AppState;
+use crate::auth::extract::{bearer_token, subprotocol_token, user_for_token};
+use crate::error::ApiError;
+use crate::error::extract::Query;
+use axum::Router;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+
+/// The subprotocol a client offers to speak palaver's JSON protocol.
+pub const V1_SUBPROTOCOL: &str = "palaver.v1";
+
+/// The wire format of one connection; its value is the slot of the event
+/// frame cache that holds this format's encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Compat = 0,
+    V1 = 1,
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/ws", get(upgrade_lobby))
+        .route("/ws/{room}", get(upgrade_room))
+}
+
+#[derive(Deserialize)]
+struct UpgradeParams {
+    token: Option<String>,
+}
+
+async fn upgrade_room(
+    state: State<AppState>,
+    Path(room): Path<String>,
+    params: Query<UpgradeParams>,
+    headers: HeaderMap,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    upgrade(state, Some(room), params, headers, ws).await
+}
+
+async fn upgrade_lobby(
+    state: State<AppState>,
+    params: Query<UpgradeParams>,
+    headers: HeaderMap,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    upgrade(state, None, params, headers, ws).await
+}
+
+/// Authenticates before upgrading: without a valid token the client gets a
+/// 401 and never a single frame.
+async fn upgrade(
+    State(state): State<AppState>,
+    room: Option<String>,
+    Query(params): Query<UpgradeParams>,
+    headers: HeaderMap,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(rejection) => {
+            return ApiError::Rejected(rejection.status(), rejection.body_text()).into_response();
+        }
+    };
+    let token = params
+        .token
+        .as_deref()
+        .or_else(|| bearer_token(&headers))
+        .or_else(|| subprotocol_token(&headers));
+    let user = match user_for_token(&state, token).await {
+        Ok(user) => user,
+        Err(err) => return err.into_response(),
+    };
+    let protocol = if offers_v1(&headers) {
+        Protocol::V1
+    } else {
+        Protocol::Compat
+    };
+    // An unknown room is refused after the upgrade, with close code 1008,
+    // as the chapter does: its page shows the close, not an HTTP error.
+    let room = match room {
+        None => None,
+        Some(name) => match state.store.room(&name).await {
+            Ok(found) => Some(found.ok_or(name)),
+            Err(err) => return ApiError::from(err).into_response(),
+        },
+    };
+    let limits = &state.config;
+    // Tungstenite's defaults (128 KiB read buffer, 64 MiB messages, an
+    // unbounded write buffer) are sized for one big connection, not for
+    // thousands of small ones.
+    let frame_limit = limits.max_message_bytes + session::ENVELOPE_BYTES;
+    let ws = ws
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(limits.outbound_queue * 1024 + frame_limit)
+        .max_message_size(frame_limit)
+        .max_frame_size(frame_limit);
+    let ws = match protocol {
+        Protocol::V1 => ws.protocols([V1_SUBPROTOCOL]),
+        Protocol::Compat => ws,
+    };
+    let sessions = state.sessions.clone();
+    ws.on_upgrade(move |socket| {
+        sessions.track_future(session::run(state, socket, user, protocol, room))
+    })
+}
+
+fn offers_v1(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|p| p.trim() == V1_SUBPROTOCOL)
+}

@@ -1,0 +1,85 @@
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use palaver::Config;
+use palaver::auth::token::{KeySource, Secret};
+
+/// palaver: a self-hosted, multi-room, real-time chat server.
+#[derive(Parser)]
+#[command(version, about, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: Config,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve chat (the default when no command is given).
+    Serve(Config),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "palaver=info,warn".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    let mut config = match cli.command {
+        Some(Command::Serve(config)) => config,
+        None => cli.serve,
+    };
+    config.jwt_secret =
+        std::env::var_os("PALAVER_JWT_SECRET").map(|s| Secret::new(s.into_encoded_bytes()));
+
+    let server = palaver::serve(config.clone())
+        .await
+        .context("palaver could not start")?;
+    match server.key_source() {
+        KeySource::Environment => tracing::info!("token signing key from PALAVER_JWT_SECRET"),
+        KeySource::File => tracing::info!("token signing key from the data directory"),
+        KeySource::Generated => {
+            tracing::info!("generated a token signing key in the data directory")
+        }
+    }
+    println!(
+        "palaver serving on http://{} (data in {})",
+        server.local_addr(),
+        config.data_dir.display()
+    );
+
+    let stop = server.shutdown_token();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        stop.cancel();
+    });
+    server.wait().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,86 @@
+//! How users, rooms and messages are kept. Everything above this module talks
+//! to the `Store` trait; `sqlite` is the default backend.
+//!
+//! Queries are checked at run time, not with sqlx's compile-time macros: those
+//! cannot serve SQLite and PostgreSQL from one code base.
+
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use crate::chat::model::{Room, StoredMessage, Timestamp, User};
+use async_trait::async_trait;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint refused the write (taken username, room name).
+    #[error("already exists")]
+    Conflict,
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// A user as needed to log in: the only place the password hash travels.
+pub struct Credentials {
+    pub user: User,
+    pub password_hash: String,
+}
+
+/// A message on its way into the store.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub room_id: i64,
+    pub room: String,
+    pub author: User,
+    pub content: String,
+    pub created_at: Timestamp,
+    pub client_id: Option<String>,
+}
+
+/// What became of one message of an appended batch.
+#[derive(Debug, Clone)]
+pub enum Appended {
+    /// Stored now, under a fresh id.
+    New(StoredMessage),
+    /// The author already stored a message with this client id: this is it.
+    Duplicate(StoredMessage),
+}
+
+/// Which slice of a room's history to read. Ids only ever grow, so id
+/// cursors stay stable while others keep writing.
+#[derive(Debug, Clone, Copy)]
+pub enum Page {
+    /// The chapter's paging: newest first, `skip` from the newest.
+    NewestFirst { skip: i64, limit: i64 },
+    /// The `limit` messages just before `id` (or the newest), oldest first.
+    Before { id: Option<i64>, limit: i64 },
+    /// The `limit` messages just after `id`, oldest first.
+    After { id: i64, limit: i64 },
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    async fn create_user(
+        &self,
+        username: &str,
+        key: &str,
+        password_hash: &str,
+    ) -> Result<User, StoreError>;
+    /// Looks a user up by the case-folded name.
+    async fn credentials(&self, key: &str) -> Result<Option<Credentials>, StoreError>;
+    async fn user(&self, id: i64) -> Result<Option<User>, StoreError>;
+
+    async fn rooms(&self) -> Result<Vec<Room>, StoreError>;
+    async fn room(&self, name: &str) -> Result<Option<Room>, StoreError>;
+    async fn create_room(&self, name: &str, topic: &str) -> Result<Room, StoreError>;
+
+    /// Stores a batch in one transaction, in order, and says for each message
+    /// whether it is new or a resend. Either all of the batch is stored or none.
+    async fn append(&self, batch: &[NewMessage]) -> Result<Vec<Appended>, StoreError>;
+    async fn messages(&self, room_id: i64, page: Page) -> Result<Vec<StoredMessage>, StoreError>;
+
+    /// Lets go of connections; pending writes are already done by then.
+    async fn close(&self);
+}
