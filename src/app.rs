@@ -110,7 +110,7 @@ pub async fn serve(config: Config) -> Result<Server, StartError> {
 
     let hub = Arc::new(Hub::default());
     let bus: Arc<dyn Bus> = Arc::new(LocalBus::new(hub.clone()));
-    let (publisher, writer) = Publisher::start(store.clone(), bus.clone());
+    let (publisher, writer) = Publisher::start(store.clone(), bus.clone(), config.outbound_queue);
     let cors = cors_layer(&config.cors_origins)?;
     let addr = SocketAddr::new(config.bind, config.port);
     let listener = tokio::net::TcpListener::bind(addr)

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-/// The most messages committed in one transaction.
+/// The most messages committed in one transaction (see `batch_limit`).
 const BATCH_MAX: usize = 512;
 /// Messages waiting to be written; senders wait when it is full.
 const QUEUE: usize = 8192;
@@ -50,9 +50,13 @@ pub struct Publisher {
 impl Publisher {
     /// Starts the writer task. It ends once every `Publisher` is dropped and
     /// the queue is drained, so shutting down loses no accepted message.
-    pub fn start(store: Arc<dyn Store>, bus: Arc<dyn Bus>) -> (Self, JoinHandle<()>) {
+    pub fn start(
+        store: Arc<dyn Store>,
+        bus: Arc<dyn Bus>,
+        outbound_queue: usize,
+    ) -> (Self, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE);
-        let task = tokio::spawn(write_loop(rx, store, bus));
+        let task = tokio::spawn(write_loop(rx, store, bus, batch_limit(outbound_queue)));
         (Self { tx }, task)
     }
 
@@ -68,10 +72,22 @@ impl Publisher {
     }
 }
 
-async fn write_loop(mut rx: mpsc::Receiver<PostRequest>, store: Arc<dyn Store>, bus: Arc<dyn Bus>) {
-    let mut batch = Vec::with_capacity(BATCH_MAX);
-    let mut messages = Vec::with_capacity(BATCH_MAX);
-    while rx.recv_many(&mut batch, BATCH_MAX).await > 0 {
+/// One commit is delivered as one burst. Keeping it at half a connection's
+/// outbound queue means a reader that keeps up is never mistaken for a slow
+/// one just because many messages were committed at once.
+fn batch_limit(outbound_queue: usize) -> usize {
+    (outbound_queue / 2).clamp(1, BATCH_MAX)
+}
+
+async fn write_loop(
+    mut rx: mpsc::Receiver<PostRequest>,
+    store: Arc<dyn Store>,
+    bus: Arc<dyn Bus>,
+    batch_max: usize,
+) {
+    let mut batch = Vec::with_capacity(batch_max);
+    let mut messages = Vec::with_capacity(batch_max);
+    while rx.recv_many(&mut batch, batch_max).await > 0 {
         messages.clear();
         messages.extend(batch.iter().map(|r: &PostRequest| r.message.clone()));
         match store.append(&messages).await {

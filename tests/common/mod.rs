@@ -1,0 +1,234 @@
+//! Starts a real palaver on 127.0.0.1:0 with a temporary data dir, and talks
+//! to it the way a user's client does: HTTP with reqwest, WebSockets with
+//! tokio-tungstenite.
+#![allow(dead_code)]
+
+use futures_util::{SinkExt, StreamExt};
+use palaver::{Config, Server};
+use serde_json::{Value, json};
+use std::time::Duration;
+use tempfile::TempDir;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// How long a test waits for something that should happen at once.
+pub const PATIENCE: Duration = Duration::from_secs(5);
+
+pub struct TestServer {
+    pub server: Option<Server>,
+    pub base: String,
+    pub ws_base: String,
+    pub dir: TempDir,
+    pub http: reqwest::Client,
+}
+
+pub fn config(dir: &TempDir) -> Config {
+    let mut config = Config::with_data_dir(dir.path());
+    config.port = 0;
+    config
+}
+
+pub async fn spawn() -> TestServer {
+    spawn_with(|_| {}).await
+}
+
+pub async fn spawn_with(tune: impl FnOnce(&mut Config)) -> TestServer {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = config(&dir);
+    tune(&mut config);
+    start(dir, config).await
+}
+
+pub async fn start(dir: TempDir, config: Config) -> TestServer {
+    let server = palaver::serve(config).await.expect("server starts");
+    let addr = server.local_addr();
+    TestServer {
+        server: Some(server),
+        base: format!("http://{addr}"),
+        ws_base: format!("ws://{addr}"),
+        dir,
+        http: reqwest::Client::new(),
+    }
+}
+
+impl TestServer {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Stops the server gracefully and returns its data dir for a restart.
+    pub async fn stop(mut self) -> TempDir {
+        if let Some(server) = self.server.take() {
+            server.shutdown().await;
+        }
+        self.dir
+    }
+
+    pub async fn register(&self, username: &str, password: &str) -> reqwest::Response {
+        self.http
+            .post(self.url("/register"))
+            .json(&json!({ "username": username, "password": password }))
+            .send()
+            .await
+            .expect("register request")
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> reqwest::Response {
+        self.http
+            .post(self.url("/token"))
+            .form(&[("username", username), ("password", password)])
+            .send()
+            .await
+            .expect("token request")
+    }
+
+    /// Registers `username` (password "password-<name>") and returns a token.
+    pub async fn user(&self, username: &str) -> String {
+        let password = format!("password-{username}");
+        let r = self.register(username, &password).await;
+        assert_eq!(r.status(), 201, "register {username}");
+        self.token(username, &password).await
+    }
+
+    pub async fn token(&self, username: &str, password: &str) -> String {
+        let r = self.login(username, password).await;
+        assert_eq!(r.status(), 200, "login {username}");
+        let body: Value = r.json().await.expect("token json");
+        body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
+    }
+
+    pub async fn get_json(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        let mut req = self.http.get(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let r = req.send().await.expect("GET");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
+        let mut req = self.http.post(self.url(path)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let r = req.send().await.expect("POST");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The chapter's way in: `/ws/{room}?token=...`, no subprotocol.
+    pub async fn compat(&self, room: &str, token: &str) -> Ws {
+        let url = format!("{}/ws/{room}?token={token}", self.ws_base);
+        let (ws, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("ws connect");
+        ws
+    }
+
+    /// palaver.v1 on `path` (`/ws` or `/ws/{room}`), token in a header.
+    pub async fn v1(&self, path: &str, token: &str) -> Ws {
+        let mut req = format!("{}{path}", self.ws_base)
+            .into_client_request()
+            .expect("request");
+        let headers = req.headers_mut();
+        headers.insert(
+            "sec-websocket-protocol",
+            HeaderValue::from_static("palaver.v1"),
+        );
+        headers.insert(
+            "authorization",
+            HeaderValue::from_str(&format!("Bearer {token}")).expect("header"),
+        );
+        let (ws, response) = tokio_tungstenite::connect_async(req)
+            .await
+            .expect("ws connect");
+        assert_eq!(
+            response
+                .headers()
+                .get("sec-websocket-protocol")
+                .map(|v| v.as_bytes()),
+            Some(&b"palaver.v1"[..])
+        );
+        ws
+    }
+}
+
+/// The next text frame, skipping pings; panics after `PATIENCE`.
+pub async fn next_text(ws: &mut Ws) -> String {
+    tokio::time::timeout(PATIENCE, async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(t))) => return t.to_string(),
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                other => panic!("expected a text frame, got {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("a text frame in time")
+}
+
+pub async fn next_json(ws: &mut Ws) -> Value {
+    let text = next_text(ws).await;
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// Next JSON event of `kind`, skipping others (presence, typing ...).
+pub async fn next_of(ws: &mut Ws, kind: &str) -> Value {
+    loop {
+        let v = next_json(ws).await;
+        if v["type"] == kind {
+            return v;
+        }
+    }
+}
+
+/// Asserts nothing but pings arrives for `wait`.
+pub async fn assert_silent(ws: &mut Ws, wait: Duration) {
+    let got = tokio::time::timeout(wait, async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                other => return other,
+            }
+        }
+    })
+    .await;
+    if let Ok(frame) = got {
+        panic!("expected silence, got {frame:?}");
+    }
+}
+
+/// Reads until the server closes; returns the close frame.
+pub async fn next_close(ws: &mut Ws) -> Option<CloseFrame> {
+    tokio::time::timeout(PATIENCE, async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Close(frame))) => return frame,
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => panic!("expected a close frame, got error {e}"),
+                None => return None,
+            }
+        }
+    })
+    .await
+    .expect("close in time")
+}
+
+pub async fn send_text(ws: &mut Ws, text: &str) {
+    ws.send(Message::Text(text.into())).await.expect("send");
+}
+
+pub async fn send_json(ws: &mut Ws, value: Value) {
+    send_text(ws, &value.to_string()).await;
+}
