@@ -70,3 +70,116 @@ pub async fn newest_first(
     let messages = state.store.messages(room.id, page).await?;
     Ok(Json(messages.into_iter().map(MessageOut::from).collect()))
 }
+
+#[derive(Deserialize)]
+pub struct Cursor {
+    before: Option<i64>,
+    after: Option<i64>,
+    #[serde(default = "default_limit")]
+    limit: i64,
+}
+
+/// A message in the v1 shape, as the `message` event carries it.
+#[derive(Serialize)]
+pub struct MessageV1 {
+    id: i64,
+    room: String,
+    user: String,
+    content: String,
+    ts: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id: Option<String>,
+}
+
+impl From<StoredMessage> for MessageV1 {
+    fn from(m: StoredMessage) -> Self {
+        Self {
+            id: m.id,
+            room: m.room,
+            user: m.author.username,
+            content: m.content,
+            ts: m.created_at,
+            client_id: m.client_id,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct CursorPage {
+    messages: Vec<MessageV1>,
+    /// Paging backwards: pass as `before` for the page of older messages;
+    /// null when there is none (and always null on `after` pages).
+    next_before: Option<i64>,
+    /// Pass as `after` for the messages newer than this page (there may be none yet).
+    next_after: i64,
+    /// True when the store holds more in this page's direction.
+    has_more: bool,
+}
+
+/// `GET /rooms/{room}/messages?before=ID|after=ID&limit=N`: a page of
+/// history, oldest to newest. Cursors are message ids, which only grow, so
+/// paging stays exact while others keep writing.
+pub async fn page(
+    State(state): State<AppState>,
+    AuthUser(_): AuthUser,
+    Path(room): Path<String>,
+    Query(q): Query<Cursor>,
+) -> Result<Json<CursorPage>, ApiError> {
+    let max = state.config.history_limit;
+    if !(1..=max).contains(&q.limit) {
+        return Err(ApiError::Unprocessable(format!(
+            "limit must be between 1 and {max}"
+        )));
+    }
+    if q.before.is_some() && q.after.is_some() {
+        return Err(ApiError::Unprocessable(
+            "give before or after, not both".into(),
+        ));
+    }
+    if q.before.or(q.after).is_some_and(|id| id < 0) {
+        return Err(ApiError::Unprocessable("cursors are 0 or more".into()));
+    }
+    let room = state
+        .store
+        .room(&room)
+        .await?
+        .ok_or(ApiError::NotFound("Room not found"))?;
+    // One more than asked tells whether another page exists.
+    let page = match q.after {
+        Some(id) => Page::After {
+            id,
+            limit: q.limit + 1,
+        },
+        None => Page::Before {
+            id: q.before,
+            limit: q.limit + 1,
+        },
+    };
+    let mut messages = state.store.messages(room.id, page).await?;
+    let more = messages.len() as i64 > q.limit;
+    if more {
+        match q.after {
+            Some(_) => {
+                messages.pop();
+            }
+            None => {
+                messages.remove(0);
+            }
+        }
+    }
+    let first = messages.first().map(|m| m.id);
+    let last = messages.last().map(|m| m.id);
+    let (next_before, next_after) = match q.after {
+        Some(after) => (None, last.unwrap_or(after)),
+        None => {
+            let newest_seen = last.or(q.before.map(|b| b - 1)).unwrap_or(0);
+            (first.filter(|_| more), newest_seen.max(0))
+        }
+    };
+    Ok(Json(CursorPage {
+        messages: messages.into_iter().map(MessageV1::from).collect(),
+        next_before,
+        next_after,
+        has_more: more,
+    }))
+}

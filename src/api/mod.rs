@@ -16,7 +16,9 @@ pub fn routes() -> Router<AppState> {
         .route("/register", post(users::register))
         .route("/token", post(users::token))
         .route("/users/me", get(users::me))
-        .route("/rooms", get(rooms::list))
+        .route("/rooms", get(rooms::list).post(rooms::create))
+        .route("/rooms/{room}", get(rooms::show))
+        .route("/rooms/{room}/messages", get(messages::page))
         .route("/messages/{room}", get(messages::newest_first))
         .route("/healthz", get(|| async { "ok" }))
 }
