@@ -11,6 +11,7 @@ use crate::chat::publisher::Publisher;
 use crate::config::Config;
 use crate::gateway;
 use crate::store::{SqliteStore, Store, StoreError};
+use crate::web;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Method, header};
@@ -172,6 +173,7 @@ fn router(state: AppState) -> Router {
     Router::new()
         .merge(api::routes())
         .merge(gateway::routes())
+        .merge(web::routes())
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))

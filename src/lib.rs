@@ -14,6 +14,7 @@
 //!   `compat` (the tutorial chapter's text frames), `v1` (palaver's JSON).
 //! - `store`: the `Store` trait and its SQLite backend.
 //! - `bus`: the `Bus` trait that carries events to every node; `local` for one.
+//! - `web`: the embedded browser client (files under `web/`).
 //!
 //! docs/architecture.md follows a message through these modules.
 
@@ -26,6 +27,7 @@ pub mod config;
 pub mod error;
 pub mod gateway;
 pub mod store;
+pub mod web;
 
 pub use app::{Server, serve};
 pub use config::Config;
