@@ -1,0 +1,94 @@
+// Driving palaver's own page the way a person would.
+import assert from 'node:assert/strict';
+
+export const PASSWORD = 'correct horse battery';
+
+/** A username unique to this run (usernames are 3-32 of [A-Za-z0-9_.-]). */
+export function uniqueName(prefix) {
+  return `${prefix}${Math.random().toString(36).slice(2, 7)}`;
+}
+
+export async function openApp(page, base, room) {
+  await page.goto(room ? `${base}/#${room}` : `${base}/`);
+  await page.waitForFunction(() => document.body.dataset.view === 'auth' || document.body.dataset.view === 'chat');
+}
+
+/** Registers through the form (which logs in too) and waits for the chat to be live. */
+export async function registerViaUi(page, base, username, { room, password = PASSWORD } = {}) {
+  await openApp(page, base, room);
+  await page.fill('#auth-username', username);
+  await page.fill('#auth-password', password);
+  await page.click('#register-button');
+  await waitForChat(page, room);
+}
+
+export async function waitForChat(page, room) {
+  await page.waitForSelector('body[data-view="chat"][data-conn="open"]');
+  if (room) await page.waitForSelector(`#room-list button[data-room="${room}"][aria-current="page"]`);
+  // History loaded (the room's start banner or a "load older" link is shown).
+  await page.waitForSelector('#list-host .room-start:not(:has(.spinner))');
+}
+
+export async function enterRoom(page, room) {
+  await page.click(`#room-list button[data-room="${room}"]`);
+  await page.waitForSelector(`#room-list button[data-room="${room}"][aria-current="page"]`);
+  await page.waitForSelector('#list-host .room-start:not(:has(.spinner))');
+}
+
+/** Creates a room through the sidebar form and enters it. */
+export async function createRoomViaUi(page, name, topic = '') {
+  const details = page.locator('#new-room');
+  if (!(await details.evaluate((d) => d.open))) await page.click('#new-room summary');
+  await page.fill('#new-room-name', name);
+  await page.fill('#new-room-topic', topic);
+  await page.click('#new-room-form button[type="submit"]');
+  await page.waitForSelector(`#room-list button[data-room="${name}"][aria-current="page"]`);
+}
+
+/** Types a message and presses Enter; waits until the server acknowledged it. */
+export async function say(page, text) {
+  await page.focus('#composer-input');
+  await page.fill('#composer-input', text);
+  await page.press('#composer-input', 'Enter');
+  await waitForAcked(page, text);
+}
+
+export async function waitForAcked(page, text, timeout = 10_000) {
+  await page.waitForFunction(
+    (t) => [...document.querySelectorAll('#list-host li.msg[data-id]:not(.pending)')].some((li) => li.querySelector('.msg-content').textContent === t),
+    text,
+    { timeout },
+  );
+}
+
+/** Waits for a message with exactly this text to be shown. */
+export async function waitForMessage(page, text, timeout = 10_000) {
+  await page.waitForFunction(
+    (t) => [...document.querySelectorAll('#list-host li.msg')].some((li) => li.querySelector('.msg-content').textContent === t),
+    text,
+    { timeout },
+  );
+}
+
+/** The shown messages of the current room: [{id, user, text, pending}]. */
+export function shownMessages(page) {
+  return page.$$eval('#list-host li.msg', (lis) =>
+    lis.map((li) => ({
+      id: li.dataset.id ? Number(li.dataset.id) : null,
+      user: li.dataset.user,
+      text: li.querySelector('.msg-content').textContent,
+      pending: li.classList.contains('pending'),
+    })),
+  );
+}
+
+export async function assertShownOnce(page, texts) {
+  const shown = await shownMessages(page);
+  for (const t of texts) {
+    const n = shown.filter((m) => m.text === t).length;
+    assert.equal(n, 1, `"${t}" should be shown exactly once, is shown ${n} times`);
+  }
+  const ids = shown.filter((m) => m.id !== null).map((m) => m.id);
+  assert.equal(new Set(ids).size, ids.length, `a message id is shown twice: ${ids}`);
+  for (let i = 1; i < ids.length; i++) assert.ok(ids[i - 1] < ids[i], `messages out of order: ${ids}`);
+}
