@@ -8,6 +8,27 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use std::sync::OnceLock;
+use tokio::sync::Semaphore;
+
+/// At most one hash per core at a time: a burst of logins queues here
+/// instead of taking every core (and 19 MiB each) from the chat.
+fn hashing_slots() -> &'static Semaphore {
+    static SLOTS: OnceLock<Semaphore> = OnceLock::new();
+    SLOTS
+        .get_or_init(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())))
+}
+
+async fn off_runtime<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, AuthError> + Send + 'static,
+) -> Result<T, AuthError> {
+    let _slot = hashing_slots()
+        .acquire()
+        .await
+        .map_err(|e| AuthError::Hashing(e.to_string()))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| AuthError::Hashing(e.to_string()))?
+}
 
 fn argon2() -> Result<Argon2<'static>, AuthError> {
     let params =
@@ -24,9 +45,7 @@ fn hash_blocking(password: &str) -> Result<String, AuthError> {
 }
 
 pub async fn hash(password: Password) -> Result<String, AuthError> {
-    tokio::task::spawn_blocking(move || hash_blocking(password.expose()))
-        .await
-        .map_err(|e| AuthError::Hashing(e.to_string()))?
+    off_runtime(move || hash_blocking(password.expose())).await
 }
 
 /// A hash of nothing anyone knows, verified against when the user does not
@@ -47,7 +66,7 @@ fn dummy_hash() -> &'static str {
 /// True when `password` matches `hash`; with no hash (unknown user) it does
 /// the same work and answers false.
 pub async fn verify(password: String, hash: Option<String>) -> Result<bool, AuthError> {
-    tokio::task::spawn_blocking(move || {
+    off_runtime(move || {
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| dummy_hash().to_owned());
         let parsed = PasswordHash::new(&hash).map_err(|e| AuthError::Hashing(e.to_string()))?;
@@ -57,5 +76,4 @@ pub async fn verify(password: String, hash: Option<String>) -> Result<bool, Auth
         Ok(ok && known)
     })
     .await
-    .map_err(|e| AuthError::Hashing(e.to_string()))?
 }

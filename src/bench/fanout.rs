@@ -1,0 +1,336 @@
+//! `fanout`: R rooms x C members, S of them sending at M messages/s each,
+//! open-loop. Every member checks it got every message once and in order;
+//! latency is measured from the planned send time to arrival.
+
+use super::BenchError;
+use super::client::{self, Node, Socket, Wire};
+use super::report::{CpuMark, CpuUsed, Latency, histogram, micros, rss_bytes};
+use super::track::{Probe, Tracker};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use hdrhistogram::Histogram;
+use serde::Serialize;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub rooms: usize,
+    pub members: usize,
+    pub senders: usize,
+    /// Messages per second per sender.
+    pub rate: f64,
+    pub warmup: Duration,
+    pub duration: Duration,
+    pub wire: Wire,
+    /// Members per room that connect and then never read.
+    pub stalled: usize,
+    /// How long to wait for the last messages after sending stops.
+    pub drain: Duration,
+    pub room_prefix: String,
+}
+
+impl Plan {
+    fn readers_per_room(&self) -> usize {
+        self.members - self.stalled
+    }
+
+    pub fn offered_deliveries_per_s(&self) -> f64 {
+        (self.rooms * self.senders * self.readers_per_room()) as f64 * self.rate
+    }
+
+    pub fn room(&self, r: usize) -> String {
+        format!("{}{r}", self.room_prefix)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub rooms: usize,
+    pub members: usize,
+    pub senders_per_room: usize,
+    pub rate_per_sender: f64,
+    pub stalled_per_room: usize,
+    pub offered_deliveries_per_s: f64,
+    /// Deliveries of messages planned inside the measured window, per second.
+    pub deliveries_per_s: f64,
+    pub latency: Latency,
+    /// How late senders were against their plan (open loop).
+    pub sender_lateness: Latency,
+    pub sent: u64,
+    pub delivered: u64,
+    pub lost: u64,
+    pub duplicates: u64,
+    pub out_of_order: u64,
+    pub connect_s: f64,
+    pub cpu: CpuUsed,
+    pub server_rss_before: Option<u64>,
+    pub server_rss_after: Option<u64>,
+}
+
+struct Receiver {
+    tracker: Tracker,
+    latency: Histogram<u64>,
+    in_window: u64,
+    first_sender: usize,
+}
+
+struct Shared {
+    origin: Instant,
+    window_start_ns: u64,
+    window_end_ns: u64,
+    delivered: AtomicU64,
+    stop: CancellationToken,
+}
+
+pub async fn run(
+    nodes: &[Node],
+    tokens: &[String],
+    plan: &Plan,
+    server_pid: Option<u32>,
+) -> Result<Outcome, BenchError> {
+    if plan.senders > plan.members || plan.stalled + plan.senders > plan.members {
+        return Err(BenchError::Setup(
+            "senders + stalled members must fit in a room".into(),
+        ));
+    }
+    let rss_before = server_pid.and_then(rss_bytes);
+    let connect_started = Instant::now();
+    let mut sockets: Vec<Vec<Socket>> = Vec::with_capacity(plan.rooms);
+    let mut source = 0u32;
+    for r in 0..plan.rooms {
+        let path = format!("/ws/{}", plan.room(r));
+        let mut room = Vec::with_capacity(plan.members);
+        for m in 0..plan.members {
+            let n = r * plan.members + m;
+            let node = &nodes[n % nodes.len()];
+            let token = &tokens[n % tokens.len()];
+            let mut ws = client::connect(node, &path, token, plan.wire, source).await?;
+            source += 1;
+            // The first frame confirms the membership (subscribed / join line).
+            match tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
+                Ok(Some(Ok(Message::Text(_)))) => {}
+                other => {
+                    return Err(BenchError::Connect(format!(
+                        "no welcome on {path}: {other:?}"
+                    )));
+                }
+            }
+            room.push(ws);
+        }
+        sockets.push(room);
+    }
+    let connect_s = connect_started.elapsed().as_secs_f64();
+
+    let origin = Instant::now();
+    // A moment for the join notices to settle before the first send.
+    let start = origin + Duration::from_millis(500);
+    let window_start = start + plan.warmup;
+    let end = window_start + plan.duration;
+    let shared = Arc::new(Shared {
+        origin,
+        window_start_ns: (window_start - origin).as_nanos() as u64,
+        window_end_ns: (end - origin).as_nanos() as u64,
+        delivered: AtomicU64::new(0),
+        stop: CancellationToken::new(),
+    });
+    let run_id = origin.elapsed().as_nanos() as u64 ^ u64::from(std::process::id()) << 32;
+
+    let total_senders = plan.rooms * plan.senders;
+    let mut receivers: Vec<JoinHandle<Receiver>> = Vec::new();
+    let mut senders: Vec<JoinHandle<SenderDone>> = Vec::new();
+    let mut stalled = Vec::new();
+    for (r, room) in sockets.into_iter().enumerate() {
+        for (m, ws) in room.into_iter().enumerate() {
+            if m >= plan.members - plan.stalled {
+                stalled.push(ws);
+                continue;
+            }
+            let (write, read) = ws.split();
+            let first_sender = r * plan.senders;
+            receivers.push(tokio::spawn(receive(
+                read,
+                Tracker::new(total_senders),
+                first_sender,
+                plan.wire,
+                shared.clone(),
+            )));
+            if m < plan.senders {
+                let sender = first_sender + m;
+                senders.push(tokio::spawn(send(
+                    write,
+                    plan.clone(),
+                    plan.room(r),
+                    sender,
+                    run_id,
+                    start,
+                    end,
+                    shared.clone(),
+                )));
+            } else {
+                // Keep the write half alive; pings are answered by the read half.
+                tokio::spawn(async move {
+                    let _write = write;
+                    std::future::pending::<()>().await;
+                });
+            }
+        }
+    }
+
+    let cpu = CpuMark::now(server_pid);
+    let mut sent = vec![0u64; total_senders];
+    let mut lateness = histogram();
+    // Sockets stay open until the receivers are done.
+    let mut open_sinks = Vec::new();
+    for (i, task) in senders.into_iter().enumerate() {
+        let (count, late, sink) = task.await.map_err(|e| BenchError::Setup(e.to_string()))?;
+        sent[i] = count;
+        lateness
+            .add(late)
+            .map_err(|e| BenchError::Setup(e.to_string()))?;
+        open_sinks.push(sink);
+    }
+    let cpu = cpu.since(server_pid);
+    let expected: u64 = sent.iter().sum::<u64>() * plan.readers_per_room() as u64;
+    let drain_until = Instant::now() + plan.drain;
+    while shared.delivered.load(Ordering::Relaxed) < expected && Instant::now() < drain_until {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    shared.stop.cancel();
+    let rss_after = server_pid.and_then(rss_bytes);
+    drop(stalled);
+    drop(open_sinks);
+
+    let mut latency = histogram();
+    let (mut lost, mut duplicates, mut out_of_order, mut in_window, mut delivered) =
+        (0, 0, 0, 0, 0);
+    for task in receivers {
+        let rx = task.await.map_err(|e| BenchError::Setup(e.to_string()))?;
+        let room_sent = &sent[rx.first_sender..rx.first_sender + plan.senders];
+        lost += rx.tracker.lost(rx.first_sender, room_sent);
+        duplicates += rx.tracker.duplicates;
+        out_of_order += rx.tracker.out_of_order;
+        delivered += rx.tracker.received;
+        in_window += rx.in_window;
+        latency
+            .add(&rx.latency)
+            .map_err(|e| BenchError::Setup(e.to_string()))?;
+    }
+    Ok(Outcome {
+        rooms: plan.rooms,
+        members: plan.members,
+        senders_per_room: plan.senders,
+        rate_per_sender: plan.rate,
+        stalled_per_room: plan.stalled,
+        offered_deliveries_per_s: plan.offered_deliveries_per_s(),
+        deliveries_per_s: in_window as f64 / plan.duration.as_secs_f64(),
+        latency: Latency::of(&latency),
+        sender_lateness: Latency::of(&lateness),
+        sent: sent.iter().sum(),
+        delivered,
+        lost,
+        duplicates,
+        out_of_order,
+        connect_s,
+        cpu,
+        server_rss_before: rss_before,
+        server_rss_after: rss_after,
+    })
+}
+
+async fn receive(
+    mut read: SplitStream<Socket>,
+    tracker: Tracker,
+    first_sender: usize,
+    wire: Wire,
+    shared: Arc<Shared>,
+) -> Receiver {
+    let mut rx = Receiver {
+        tracker,
+        latency: histogram(),
+        in_window: 0,
+        first_sender,
+    };
+    loop {
+        let frame = tokio::select! {
+            _ = shared.stop.cancelled() => break,
+            frame = read.next() => frame,
+        };
+        let Some(Ok(frame)) = frame else { break };
+        let Message::Text(text) = frame else { continue };
+        let (id, content) = match wire {
+            Wire::V1 => match client::scan_v1(text.as_str()) {
+                Some(found) => found,
+                None => continue,
+            },
+            Wire::Compat => match client::scan_compat(text.as_str()) {
+                Some(content) => (0, content),
+                None => continue,
+            },
+        };
+        let Some(probe) = Probe::decode(content) else {
+            continue;
+        };
+        let now_ns = shared.origin.elapsed().as_nanos() as u64;
+        rx.tracker.see(id, probe);
+        shared.delivered.fetch_add(1, Ordering::Relaxed);
+        if (shared.window_start_ns..shared.window_end_ns).contains(&probe.sent_ns) {
+            rx.in_window += 1;
+            let late = Duration::from_nanos(now_ns.saturating_sub(probe.sent_ns));
+            let _ = rx.latency.record(micros(late));
+        }
+    }
+    rx
+}
+
+type SenderDone = (u64, Histogram<u64>, SplitSink<Socket, Message>);
+
+#[allow(clippy::too_many_arguments)]
+async fn send(
+    mut write: SplitSink<Socket, Message>,
+    plan: Plan,
+    room: String,
+    sender: usize,
+    run_id: u64,
+    start: Instant,
+    end: Instant,
+    shared: Arc<Shared>,
+) -> SenderDone {
+    let period = Duration::from_secs_f64(1.0 / plan.rate);
+    // Spread the senders' phases so they do not all fire on the same tick.
+    let phase = period.mul_f64((sender % 97) as f64 / 97.0);
+    let mut lateness = histogram();
+    let mut seq = 0u64;
+    loop {
+        let planned = start + phase + period.mul_f64(seq as f64);
+        if planned >= end {
+            break;
+        }
+        tokio::time::sleep_until(planned.into()).await;
+        let _ = lateness.record(micros(Instant::now().saturating_duration_since(planned)));
+        let probe = Probe {
+            sender,
+            seq,
+            sent_ns: (planned - shared.origin).as_nanos() as u64,
+        };
+        let frame = match plan.wire {
+            Wire::V1 => serde_json::json!({
+                "type": "send",
+                "room": room,
+                "content": probe.encode(),
+                "client_id": format!("{run_id:x}-{sender}-{seq}"),
+            })
+            .to_string(),
+            Wire::Compat => probe.encode(),
+        };
+        if write.send(Message::Text(frame.into())).await.is_err() {
+            break;
+        }
+        seq += 1;
+    }
+    (seq, lateness, write)
+}

@@ -1,0 +1,304 @@
+//! `palaver bench`: a load generator that speaks both protocols to one or
+//! more palaver nodes and checks every delivery (loss, duplicates, order).
+//!
+//! Modes: `fanout`, `ramp`, `connections`, `ingest`, `resume`. See
+//! docs/benchmarks.md for the method and the figures.
+
+mod client;
+mod connections;
+mod fanout;
+mod report;
+mod resume;
+pub mod track;
+
+use client::{Node, Wire};
+use serde_json::json;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("setup: {0}")]
+    Setup(String),
+    #[error("connect: {0}")]
+    Connect(String),
+    #[error("too many open files")]
+    FileLimit,
+    #[error("writing {0}: {1}")]
+    Output(String, std::io::Error),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    mode: Mode,
+    /// Server base URL; repeat (or comma-separate) to spread clients over several nodes.
+    #[arg(
+        long = "url",
+        global = true,
+        value_delimiter = ',',
+        default_value = "http://127.0.0.1:8000"
+    )]
+    urls: Vec<String>,
+    /// The server's pid, to report its CPU seconds and memory (one node).
+    #[arg(long, global = true)]
+    server_pid: Option<u32>,
+    /// Print one JSON object instead of a table.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Accounts to spread the connections over (registered on first use).
+    #[arg(long, global = true, default_value_t = 50)]
+    users: usize,
+    /// Wire protocol of the clients.
+    #[arg(long, global = true, value_enum, default_value = "v1")]
+    wire: Wire,
+}
+
+#[derive(Debug, clap::Args, Clone)]
+struct LoadArgs {
+    #[arg(long, default_value_t = 4)]
+    rooms: usize,
+    #[arg(long, default_value_t = 50)]
+    members: usize,
+    #[arg(long, default_value_t = 5)]
+    senders: usize,
+    /// Messages per second per sender.
+    #[arg(long, default_value_t = 10.0)]
+    rate: f64,
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    warmup: Duration,
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    duration: Duration,
+    /// Members per room that connect and never read (slow consumers).
+    #[arg(long, default_value_t = 0)]
+    stalled: usize,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Mode {
+    /// Rooms x members, some sending at a fixed rate.
+    Fanout(LoadArgs),
+    /// Fanout at rising rates until p99 passes the SLO or a message is lost.
+    Ramp {
+        #[command(flatten)]
+        load: LoadArgs,
+        /// p99 latency objective in milliseconds.
+        #[arg(long, default_value_t = 100.0)]
+        slo_ms: f64,
+        /// Each step multiplies the rate by this.
+        #[arg(long, default_value_t = 1.4)]
+        factor: f64,
+        #[arg(long, default_value_t = 12)]
+        max_steps: usize,
+        /// Draw latency percentiles against offered load into this SVG file.
+        #[arg(long)]
+        plot: Option<std::path::PathBuf>,
+    },
+    /// N idle authenticated sockets: memory per connection, CPU at rest.
+    Connections {
+        #[arg(long, default_value_t = 10_000)]
+        count: usize,
+        /// Sockets per room (every join is announced to its room).
+        #[arg(long, default_value_t = 1000)]
+        members: usize,
+        /// How long to measure the idle CPU.
+        #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+        idle: Duration,
+    },
+    /// Many rooms with one member each: stored messages per second.
+    Ingest {
+        #[arg(long, default_value_t = 100)]
+        rooms: usize,
+        /// Messages per second per room.
+        #[arg(long, default_value_t = 300.0)]
+        rate: f64,
+        #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+        warmup: Duration,
+        #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+        duration: Duration,
+    },
+    /// A client that missed N messages resumes with `since`.
+    Resume {
+        #[arg(long, default_value_t = 10_000)]
+        missed: usize,
+        #[arg(long, default_value_t = 5)]
+        repeat: usize,
+    },
+}
+
+/// Lets both processes hold as many sockets as the hard limit allows.
+pub fn raise_file_limit() -> u64 {
+    rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024)
+}
+
+pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
+    let file_limit = raise_file_limit();
+    let mut nodes = Vec::new();
+    for url in &args.urls {
+        nodes.push(Node::parse(url).await?);
+    }
+    let Some(first) = nodes.first().cloned() else {
+        return Err(BenchError::Setup("no --url".into()));
+    };
+    let tokens = client::accounts(&first, "bench", args.users.max(1)).await?;
+    let output = match &args.mode {
+        Mode::Fanout(load) => {
+            let plan = plan(load, args.wire, "bench-");
+            client::ensure_rooms(&first, &tokens[0], &rooms(&plan)).await?;
+            let outcome = fanout::run(&nodes, &tokens, &plan, args.server_pid).await?;
+            json!({"mode": "fanout", "nodes": args.urls, "result": outcome})
+        }
+        Mode::Ingest {
+            rooms: n,
+            rate,
+            warmup,
+            duration,
+        } => {
+            let load = LoadArgs {
+                rooms: *n,
+                members: 1,
+                senders: 1,
+                rate: *rate,
+                warmup: *warmup,
+                duration: *duration,
+                stalled: 0,
+            };
+            let plan = plan(&load, args.wire, "ingest-");
+            client::ensure_rooms(&first, &tokens[0], &rooms(&plan)).await?;
+            let outcome = fanout::run(&nodes, &tokens, &plan, args.server_pid).await?;
+            json!({"mode": "ingest", "nodes": args.urls, "stored_per_s": outcome.deliveries_per_s, "result": outcome})
+        }
+        Mode::Ramp {
+            load,
+            slo_ms,
+            factor,
+            max_steps,
+            plot,
+        } => {
+            let mut points = Vec::new();
+            let mut best = None;
+            let mut rate = load.rate;
+            let mut plan = plan(load, args.wire, "bench-");
+            client::ensure_rooms(&first, &tokens[0], &rooms(&plan)).await?;
+            for _ in 0..*max_steps {
+                plan.rate = rate;
+                let outcome = fanout::run(&nodes, &tokens, &plan, args.server_pid).await?;
+                let ok = outcome.latency.p99_ms <= *slo_ms
+                    && outcome.lost == 0
+                    && outcome.duplicates == 0;
+                if !args.json {
+                    eprintln!(
+                        "rate {rate:>8.1}/sender  offered {:>9.0}/s  delivered {:>9.0}/s  p50 {:>7.2} ms  p99 {:>8.2} ms  lost {}  {}",
+                        outcome.offered_deliveries_per_s,
+                        outcome.deliveries_per_s,
+                        outcome.latency.p50_ms,
+                        outcome.latency.p99_ms,
+                        outcome.lost,
+                        if ok { "ok" } else { "over" }
+                    );
+                }
+                points.push(report::RampPoint {
+                    offered_deliveries_per_s: outcome.offered_deliveries_per_s,
+                    deliveries_per_s: outcome.deliveries_per_s,
+                    latency: outcome.latency,
+                    lost: outcome.lost,
+                });
+                if !ok {
+                    break;
+                }
+                best = Some(outcome);
+                rate *= factor;
+            }
+            if let Some(path) = plot {
+                std::fs::write(path, report::ramp_svg(&points, *slo_ms))
+                    .map_err(|e| BenchError::Output(path.display().to_string(), e))?;
+            }
+            json!({"mode": "ramp", "nodes": args.urls, "slo_p99_ms": slo_ms,
+                   "best_sustained": best, "points": points})
+        }
+        Mode::Connections {
+            count,
+            members,
+            idle,
+        } => {
+            let outcome = connections::run(
+                &nodes,
+                &tokens,
+                *count,
+                *members,
+                *idle,
+                args.wire,
+                args.server_pid,
+            )
+            .await?;
+            json!({"mode": "connections", "generator_file_limit": file_limit, "result": outcome})
+        }
+        Mode::Resume { missed, repeat } => {
+            client::ensure_rooms(&first, &tokens[0], &["resume-bench".to_owned()]).await?;
+            let outcome = resume::run(&first, &tokens[0], "resume-bench", *missed, *repeat).await?;
+            json!({"mode": "resume", "result": outcome})
+        }
+    };
+    if args.json {
+        println!("{output}");
+    } else {
+        print_table(&output);
+    }
+    Ok(())
+}
+
+fn plan(load: &LoadArgs, wire: Wire, prefix: &str) -> fanout::Plan {
+    fanout::Plan {
+        rooms: load.rooms,
+        members: load.members,
+        senders: load.senders,
+        rate: load.rate,
+        warmup: load.warmup,
+        duration: load.duration,
+        wire,
+        stalled: load.stalled,
+        drain: Duration::from_secs(5),
+        room_prefix: prefix.to_owned(),
+    }
+}
+
+fn rooms(plan: &fanout::Plan) -> Vec<String> {
+    (0..plan.rooms).map(|r| plan.room(r)).collect()
+}
+
+/// A flat, readable rendering of the result object.
+fn print_table(value: &serde_json::Value) {
+    fn walk(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, String)>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    walk(&key, v, out);
+                }
+            }
+            serde_json::Value::Array(items) if items.iter().any(|i| i.is_object()) => {
+                for (i, v) in items.iter().enumerate() {
+                    walk(&format!("{prefix}[{i}]"), v, out);
+                }
+            }
+            serde_json::Value::Number(n) => {
+                let text = n
+                    .as_f64()
+                    .filter(|f| f.fract() != 0.0)
+                    .map(|f| format!("{f:.3}"))
+                    .unwrap_or_else(|| n.to_string());
+                out.push((prefix.to_owned(), text));
+            }
+            other => out.push((prefix.to_owned(), other.to_string())),
+        }
+    }
+    let mut rows = Vec::new();
+    walk("", value, &mut rows);
+    let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    for (k, v) in rows {
+        println!("{k:<width$}  {v}");
+    }
+}
