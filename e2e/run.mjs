@@ -77,8 +77,8 @@ async function main() {
 
   let passed = 0;
   let failed = 0;
-  for (const [index, scenario] of scenarios.entries()) {
-    const tag = `${String(index + 1).padStart(2, '0')}-${slug(scenario.id)}`;
+  for (const scenario of scenarios) {
+    const tag = slug(scenario.id);
     const contexts = [];
     const pages = []; // { label, page, logs }
     const t0 = Date.now();

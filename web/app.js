@@ -616,7 +616,7 @@ function setOutgoingState(entry, status, why) {
   li.classList.toggle('pending', true);
   li.classList.toggle('failed', status === 'failed');
   if (status === 'pending') {
-    state.textContent = 'Sending…';
+    state.textContent = S.conn?.open ? 'Sending…' : 'Waiting for the connection…';
     return;
   }
   clearTimeout(entry.timer);
@@ -778,6 +778,7 @@ function onServerError(frame) {
 function onSocketState(state, info) {
   document.body.dataset.conn = state;
   el.connStatus.dataset.state = state;
+  for (const entry of S.outbox.values()) if (entry.status === 'pending') setOutgoingState(entry, 'pending');
   if (state === 'open') {
     el.connStatus.textContent = 'Connected';
     setBanner(null);

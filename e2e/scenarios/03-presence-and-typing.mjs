@@ -1,0 +1,55 @@
+// Presence and typing: B appears in A's online list on entering the room,
+// "B is typing…" shows while B types and goes away after; B closing the
+// page takes B off the list. Joins and leaves show as notices.
+import assert from 'node:assert/strict';
+import { registerViaUi, createRoomViaUi, uniqueName } from '../lib/app.mjs';
+
+export default {
+  name: 'presence and typing appear and go',
+  async run(t) {
+    const [ann, bob] = [uniqueName('ann'), uniqueName('bob')];
+    const room = uniqueName('pres-');
+    const a = await t.newPage(await t.newContext(), ann);
+    await registerViaUi(a, t.base, ann);
+    await createRoomViaUi(a, room, 'Who is here?');
+    await a.waitForSelector(`#online-list li[data-user="${ann}"]`);
+    assert.equal(await a.locator('#online-list li').count(), 1);
+
+    const bctx = await t.newContext();
+    const b = await t.newPage(bctx, bob);
+    await registerViaUi(b, t.base, bob, { room });
+
+    // B shows up in A's list and in a notice; the room counts two online.
+    await a.waitForSelector(`#online-list li[data-user="${bob}"]`);
+    await a.waitForSelector(`#list-host li.notice:has-text("${bob} joined the room")`);
+    await a.waitForFunction(() => document.querySelector('#online-count').textContent === '2');
+    await a.waitForSelector(`#room-list button[data-room="${room}"] .online-count:text-is("2")`);
+    await b.waitForSelector(`#online-list li[data-user="${ann}"]`);
+
+    // B types: A sees it, and it goes away a few seconds after B stops.
+    await b.focus('#composer-input');
+    await b.keyboard.type('I am typing something long', { delay: 40 });
+    await a.waitForSelector(`#typing:text("${bob} is typing…")`);
+    await t.screenshot(a, 'typing');
+    const shownAt = Date.now();
+    await a.waitForFunction(() => document.querySelector('#typing').textContent === '', null, { timeout: 8000 });
+    const gone = Date.now() - shownAt;
+    assert.ok(gone > 1000, `typing vanished too soon (${gone} ms)`);
+    // The typing user never sees themselves typing.
+    assert.equal(await b.textContent('#typing'), '');
+
+    // Sending clears the indicator at once.
+    await b.keyboard.type(' and more', { delay: 30 });
+    await a.waitForSelector(`#typing:text("${bob} is typing…")`);
+    await b.keyboard.press('Enter');
+    await a.waitForSelector('#list-host li.msg:has-text("I am typing something long and more")');
+    assert.equal(await a.textContent('#typing'), '');
+
+    // B closes the page: gone from A's list, with a notice.
+    await b.close();
+    await a.waitForSelector(`#online-list li[data-user="${bob}"]`, { state: 'detached' });
+    await a.waitForSelector(`#list-host li.notice:has-text("${bob} left the room")`);
+    assert.equal(await a.textContent('#online-count'), '1');
+    await t.screenshot(a, 'after-leave');
+  },
+};
