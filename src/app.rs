@@ -10,7 +10,7 @@ use crate::chat::hub::Hub;
 use crate::chat::publisher::Publisher;
 use crate::config::Config;
 use crate::gateway;
-use crate::store::{SqliteStore, Store, StoreError};
+use crate::store::{self, Store, StoreError};
 use crate::web;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -104,8 +104,7 @@ impl Server {
 pub async fn serve(config: Config) -> Result<Server, StartError> {
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| StartError::DataDir(config.data_dir.display().to_string(), e))?;
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&config.data_dir.join("palaver.db")).await?);
+    let store = store::open(&config.database_url()).await?;
     let (secret, key_source) = token::load_key(config.jwt_secret.as_ref(), &config.data_dir)?;
     let tokens = Tokens::new(&secret, config.token_ttl);
 

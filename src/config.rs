@@ -25,6 +25,10 @@ pub struct Config {
     /// Directory for the SQLite database and the generated signing key.
     #[arg(long, env = "PALAVER_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
+    /// Where to keep users, rooms and messages: sqlite://PATH or postgres://…
+    /// (default: SQLite in the data directory).
+    #[arg(long, env = "PALAVER_DATABASE_URL")]
+    pub database_url: Option<String>,
     /// How long an access token stays valid (e.g. 30m, 12h).
     #[arg(long, env = "PALAVER_TOKEN_TTL", default_value = "30m", value_parser = humantime::parse_duration)]
     pub token_ttl: Duration,
@@ -59,12 +63,20 @@ pub struct Config {
 }
 
 impl Config {
+    /// The database to use: the flag's, else SQLite in the data directory.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("palaver.db").display()))
+    }
+
     /// The defaults, with data kept in `data_dir`; what tests start from.
     pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             bind: IpAddr::from([127, 0, 0, 1]),
             port: DEFAULT_PORT,
             data_dir: data_dir.into(),
+            database_url: None,
             token_ttl: Duration::from_secs(30 * 60),
             cors_origins: Vec::new(),
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,

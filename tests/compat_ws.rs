@@ -333,9 +333,9 @@ async fn restart_keeps_users_messages_and_tokens() {
     send_text(&mut ws, "before restart").await;
     next_text(&mut ws).await;
     drop(ws);
-    let dir = s.stop().await;
-
-    let config = common::config(&dir);
+    let (dir, mut config) = s.stop().await;
+    // The same data dir (and database), on a new port.
+    config.port = 0;
     let s = common::start(dir, config).await;
     let (status, me) = s.get_json("/users/me", Some(&token)).await;
     assert_eq!(status, 200, "old token still valid");

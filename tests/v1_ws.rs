@@ -425,16 +425,15 @@ async fn a_store_failure_is_reported_and_nothing_is_delivered() {
     next_text(&mut compat).await;
 
     // Make the real database refuse new messages.
-    let db = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        s.dir.path().join("palaver.db").display()
-    ))
-    .await
-    .unwrap();
-    sqlx::query("CREATE TRIGGER refuse BEFORE INSERT ON messages BEGIN SELECT RAISE(ABORT, 'disk says no'); END")
-        .execute(&db)
-        .await
-        .unwrap();
+    if on_postgres() {
+        sql(&s, &[
+            "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'disk says no'; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER refuse BEFORE INSERT ON messages FOR EACH ROW EXECUTE FUNCTION refuse()",
+        ])
+        .await;
+    } else {
+        sql(&s, &["CREATE TRIGGER refuse BEFORE INSERT ON messages BEGIN SELECT RAISE(ABORT, 'disk says no'); END"]).await;
+    }
 
     send_msg(&mut v1, "general", "lost?", "f-1").await;
     let error = next_of(&mut v1, "error").await;
@@ -444,10 +443,12 @@ async fn a_store_failure_is_reported_and_nothing_is_delivered() {
     assert_silent(&mut compat, Duration::from_millis(300)).await;
 
     // Once the store recovers, the same client_id goes through.
-    sqlx::query("DROP TRIGGER refuse")
-        .execute(&db)
-        .await
-        .unwrap();
+    let drop = if on_postgres() {
+        "DROP TRIGGER refuse ON messages"
+    } else {
+        "DROP TRIGGER refuse"
+    };
+    sql(&s, &[drop]).await;
     send_msg(&mut v1, "general", "lost?", "f-1").await;
     let ack = next_of(&mut v1, "ack").await;
     assert_eq!(ack["client_id"], "f-1");

@@ -13,7 +13,10 @@ CREATE TABLE rooms (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,
     name       TEXT    NOT NULL UNIQUE,
     topic      TEXT    NOT NULL DEFAULT '',
-    created_at INTEGER NOT NULL
+    created_at INTEGER NOT NULL,
+    -- The room's last message sequence number: messages are numbered 1, 2, 3
+    -- per room, without gaps, in commit order.
+    last_seq   INTEGER NOT NULL DEFAULT 0
 );
 
 CREATE TABLE messages (
@@ -21,6 +24,7 @@ CREATE TABLE messages (
     -- at a different message than the one the client saw.
     id         INTEGER PRIMARY KEY AUTOINCREMENT,
     room_id    INTEGER NOT NULL REFERENCES rooms(id),
+    seq        INTEGER NOT NULL,
     author_id  INTEGER NOT NULL REFERENCES users(id),
     content    TEXT    NOT NULL,
     created_at INTEGER NOT NULL,
@@ -29,4 +33,5 @@ CREATE TABLE messages (
 );
 
 CREATE INDEX messages_room_id ON messages(room_id, id);
+CREATE UNIQUE INDEX messages_room_seq ON messages(room_id, seq);
 CREATE UNIQUE INDEX messages_client_id ON messages(author_id, client_id) WHERE client_id IS NOT NULL;

@@ -151,6 +151,9 @@ pub struct Room {
     pub name: String,
     pub topic: String,
     pub created_at: Timestamp,
+    /// The sequence number of the room's latest message when this was read.
+    #[serde(skip)]
+    pub last_seq: i64,
 }
 
 /// A message as the store keeps it: everything a recipient needs, so that
@@ -158,6 +161,9 @@ pub struct Room {
 #[derive(Debug, Clone)]
 pub struct StoredMessage {
     pub id: i64,
+    /// Position in its room: 1, 2, 3 … without gaps, in commit order. Nodes
+    /// use it to deliver in order and to notice what the bus lost.
+    pub seq: i64,
     pub room: String,
     pub author: User,
     pub content: String,

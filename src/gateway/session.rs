@@ -256,7 +256,8 @@ impl Writer {
                 code,
                 reason: reason.into(),
             };
-            let _ = sink.send(Message::Close(Some(frame))).await;
+            // The peer may not be reading at all: do not wait on it for long.
+            let _ = tokio::time::timeout(CLOSE_GRACE, sink.send(Message::Close(Some(frame)))).await;
         }
         self.done.cancel();
     }
@@ -276,13 +277,19 @@ impl Writer {
                     if n == 0 {
                         return None;
                     }
-                    for item in batch.drain(..) {
-                        if self.write(sink, item).await.is_err() {
-                            return None;
+                    // A peer that stopped reading blocks these writes; a close
+                    // request (slow consumer, shutdown) must still get through.
+                    let (closer, shutdown) = (self.closer.clone(), self.shutdown.clone());
+                    let written = async {
+                        for item in batch.drain(..) {
+                            self.write(sink, item).await?;
                         }
-                    }
-                    if sink.flush().await.is_err() {
-                        return None;
+                        sink.flush().await
+                    };
+                    tokio::select! {
+                        result = written => if result.is_err() { return None },
+                        (code, reason) = closer.closed() => return Some((code, reason)),
+                        _ = shutdown.cancelled() => return Some((GOING_AWAY, "server shutting down")),
                     }
                 }
                 _ = ping.tick() => {

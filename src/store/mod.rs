@@ -4,8 +4,11 @@
 //! Queries are checked at run time, not with sqlx's compile-time macros: those
 //! cannot serve SQLite and PostgreSQL from one code base.
 
+mod postgres;
+mod rows;
 mod sqlite;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 use crate::chat::model::{Room, StoredMessage, Timestamp, User};
@@ -20,6 +23,19 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database URL {0:?}: use sqlite://… or postgres://…")]
+    UnsupportedUrl(String),
+}
+
+/// Opens the store a URL names: `sqlite://path` or `postgres://…`.
+pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(std::sync::Arc::new(SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(std::sync::Arc::new(PostgresStore::open(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl(url.to_owned()))
+    }
 }
 
 /// A user as needed to log in: the only place the password hash travels.
@@ -37,6 +53,21 @@ pub struct NewMessage {
     pub content: String,
     pub created_at: Timestamp,
     pub client_id: Option<String>,
+}
+
+impl NewMessage {
+    /// The message as stored under `id`, `seq`.
+    pub fn stored(&self, id: i64, seq: i64) -> StoredMessage {
+        StoredMessage {
+            id,
+            seq,
+            room: self.room.clone(),
+            author: self.author.clone(),
+            content: self.content.clone(),
+            created_at: self.created_at,
+            client_id: self.client_id.clone(),
+        }
+    }
 }
 
 /// What became of one message of an appended batch.
@@ -58,6 +89,8 @@ pub enum Page {
     Before { id: Option<i64>, limit: i64 },
     /// The `limit` messages just after `id`, oldest first.
     After { id: i64, limit: i64 },
+    /// Messages with sequence numbers `from..=to`, in order (gap filling).
+    Seqs { from: i64, to: i64 },
 }
 
 #[async_trait]
@@ -78,6 +111,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stores a batch in one transaction, in order, and says for each message
     /// whether it is new or a resend. Either all of the batch is stored or none.
+    /// Within a room, `seq` (and `id`) follow commit order, even when several
+    /// nodes append to the same room at once.
     async fn append(&self, batch: &[NewMessage]) -> Result<Vec<Appended>, StoreError>;
     async fn messages(&self, room_id: i64, page: Page) -> Result<Vec<StoredMessage>, StoreError>;
 

@@ -3,12 +3,13 @@
 //! committed transaction across a process crash (only a power cut can lose
 //! the last ones), which is the guarantee an acknowledgement gives.
 
+use super::rows::{self, MESSAGE_COLUMNS, ROOM_COLUMNS, conflict_or};
 use super::{Appended, Credentials, NewMessage, Page, Store, StoreError};
 use crate::chat::model::{Room, StoredMessage, Timestamp, User};
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
-use std::path::Path;
+use std::str::FromStr;
 use std::time::Duration;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -18,10 +19,10 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) `path` and brings its schema up to date.
-    pub async fn open(path: &Path) -> Result<Self, StoreError> {
-        let options = SqliteConnectOptions::new()
-            .filename(path)
+    /// Opens (creating if needed) the database at `url` (`sqlite://path`)
+    /// and brings its schema up to date.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
@@ -34,40 +35,6 @@ impl SqliteStore {
             .await?;
         MIGRATOR.run(&pool).await?;
         Ok(Self { pool })
-    }
-}
-
-const MESSAGE_COLUMNS: &str = "m.id, r.name AS room, u.id AS author_id, u.username, m.content, \
-     m.created_at, m.client_id \
-     FROM messages m JOIN users u ON u.id = m.author_id JOIN rooms r ON r.id = m.room_id";
-
-fn message_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredMessage, sqlx::Error> {
-    Ok(StoredMessage {
-        id: row.try_get("id")?,
-        room: row.try_get("room")?,
-        author: User {
-            id: row.try_get("author_id")?,
-            username: row.try_get("username")?,
-        },
-        content: row.try_get("content")?,
-        created_at: Timestamp(row.try_get("created_at")?),
-        client_id: row.try_get("client_id")?,
-    })
-}
-
-fn room_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Room, sqlx::Error> {
-    Ok(Room {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        topic: row.try_get("topic")?,
-        created_at: Timestamp(row.try_get("created_at")?),
-    })
-}
-
-fn conflict_or(err: sqlx::Error) -> StoreError {
-    match &err {
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
-        _ => StoreError::Database(err),
     }
 }
 
@@ -104,10 +71,7 @@ impl Store for SqliteStore {
                 .await?;
         row.map(|row| {
             Ok(Credentials {
-                user: User {
-                    id: row.try_get("id")?,
-                    username: row.try_get("username")?,
-                },
+                user: rows::user(&row)?,
                 password_hash: row.try_get("password_hash")?,
             })
         })
@@ -119,29 +83,22 @@ impl Store for SqliteStore {
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row
-            .map(|row| -> Result<User, sqlx::Error> {
-                Ok(User {
-                    id: row.try_get("id")?,
-                    username: row.try_get("username")?,
-                })
-            })
-            .transpose()?)
+        Ok(row.as_ref().map(rows::user).transpose()?)
     }
 
     async fn rooms(&self) -> Result<Vec<Room>, StoreError> {
-        let rows = sqlx::query("SELECT id, name, topic, created_at FROM rooms ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.iter().map(room_from_row).collect::<Result<_, _>>()?)
+        let sql = format!("SELECT {ROOM_COLUMNS} FROM rooms ORDER BY id");
+        let found = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        Ok(found.iter().map(rows::room).collect::<Result<_, _>>()?)
     }
 
     async fn room(&self, name: &str) -> Result<Option<Room>, StoreError> {
-        let row = sqlx::query("SELECT id, name, topic, created_at FROM rooms WHERE name = ?")
+        let sql = format!("SELECT {ROOM_COLUMNS} FROM rooms WHERE name = ?");
+        let row = sqlx::query(&sql)
             .bind(name)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.as_ref().map(room_from_row).transpose()?)
+        Ok(row.as_ref().map(rows::room).transpose()?)
     }
 
     async fn create_room(&self, name: &str, topic: &str) -> Result<Room, StoreError> {
@@ -160,92 +117,62 @@ impl Store for SqliteStore {
             name: name.to_owned(),
             topic: topic.to_owned(),
             created_at,
+            last_seq: 0,
         })
     }
 
+    /// SQLite has one writer at a time, so numbering inside the transaction
+    /// is enough to make `seq` follow commit order.
     async fn append(&self, batch: &[NewMessage]) -> Result<Vec<Appended>, StoreError> {
         let mut tx = self.pool.begin().await?;
         let mut out = Vec::with_capacity(batch.len());
+        let existing =
+            format!("SELECT {MESSAGE_COLUMNS} WHERE m.author_id = ? AND m.client_id = ?");
         for msg in batch {
-            let inserted: Option<i64> = sqlx::query_scalar(
-                "INSERT INTO messages (room_id, author_id, content, created_at, client_id) \
-                 VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+            if msg.client_id.is_some() {
+                let found = sqlx::query(&existing)
+                    .bind(msg.author.id)
+                    .bind(&msg.client_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if let Some(row) = found {
+                    out.push(Appended::Duplicate(rows::message(&row)?));
+                    continue;
+                }
+            }
+            let seq: i64 = sqlx::query_scalar(
+                "UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
             )
             .bind(msg.room_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO messages (room_id, seq, author_id, content, created_at, client_id) \
+                 VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            )
+            .bind(msg.room_id)
+            .bind(seq)
             .bind(msg.author.id)
             .bind(&msg.content)
             .bind(msg.created_at.0)
             .bind(&msg.client_id)
-            .fetch_optional(&mut *tx)
+            .fetch_one(&mut *tx)
             .await?;
-            let appended = match inserted {
-                Some(id) => Appended::New(StoredMessage {
-                    id,
-                    room: msg.room.clone(),
-                    author: msg.author.clone(),
-                    content: msg.content.clone(),
-                    created_at: msg.created_at,
-                    client_id: msg.client_id.clone(),
-                }),
-                None => {
-                    let sql = format!(
-                        "SELECT {MESSAGE_COLUMNS} WHERE m.author_id = ? AND m.client_id = ?"
-                    );
-                    let row = sqlx::query(&sql)
-                        .bind(msg.author.id)
-                        .bind(&msg.client_id)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    Appended::Duplicate(message_from_row(&row)?)
-                }
-            };
-            out.push(appended);
+            out.push(Appended::New(msg.stored(id, seq)));
         }
         tx.commit().await?;
         Ok(out)
     }
 
     async fn messages(&self, room_id: i64, page: Page) -> Result<Vec<StoredMessage>, StoreError> {
-        let rows = match page {
-            Page::NewestFirst { skip, limit } => {
-                let sql = format!(
-                    "SELECT {MESSAGE_COLUMNS} WHERE m.room_id = ? ORDER BY m.id DESC LIMIT ? OFFSET ?"
-                );
-                sqlx::query(&sql)
-                    .bind(room_id)
-                    .bind(limit)
-                    .bind(skip)
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-            Page::Before { id, limit } => {
-                let sql = format!(
-                    "SELECT * FROM (SELECT {MESSAGE_COLUMNS} WHERE m.room_id = ? AND m.id < ? \
-                     ORDER BY m.id DESC LIMIT ?) ORDER BY id ASC"
-                );
-                sqlx::query(&sql)
-                    .bind(room_id)
-                    .bind(id.unwrap_or(i64::MAX))
-                    .bind(limit)
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-            Page::After { id, limit } => {
-                let sql = format!(
-                    "SELECT {MESSAGE_COLUMNS} WHERE m.room_id = ? AND m.id > ? ORDER BY m.id ASC LIMIT ?"
-                );
-                sqlx::query(&sql)
-                    .bind(room_id)
-                    .bind(id)
-                    .bind(limit)
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-        };
-        Ok(rows
-            .iter()
-            .map(message_from_row)
-            .collect::<Result<_, _>>()?)
+        let (sql, [a, b, c]) = rows::page_query(page, room_id, |n| format!("?{n}"));
+        let found = sqlx::query(&sql)
+            .bind(a)
+            .bind(b)
+            .bind(c)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(found.iter().map(rows::message).collect::<Result<_, _>>()?)
     }
 
     async fn close(&self) {

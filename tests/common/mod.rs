@@ -18,20 +18,92 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// How long a test waits for something that should happen at once.
-pub const PATIENCE: Duration = Duration::from_secs(5);
+pub const PATIENCE: Duration = Duration::from_secs(10);
 
 pub struct TestServer {
     pub server: Option<Server>,
+    pub config: Config,
     pub base: String,
     pub ws_base: String,
     pub dir: TempDir,
     pub http: reqwest::Client,
 }
 
+/// With `PALAVER_TEST_DATABASE_URL=postgres://…` every test server gets a
+/// fresh schema of that database instead of SQLite in its temp dir, so the
+/// whole suite runs on PostgreSQL too.
+pub const TEST_DATABASE_ENV: &str = "PALAVER_TEST_DATABASE_URL";
+
 pub fn config(dir: &TempDir) -> Config {
     let mut config = Config::with_data_dir(dir.path());
     config.port = 0;
+    if let Ok(url) = std::env::var(TEST_DATABASE_ENV) {
+        config.database_url = Some(fresh_schema(&url));
+    }
     config
+}
+
+pub fn on_postgres() -> bool {
+    std::env::var(TEST_DATABASE_ENV).is_ok()
+}
+
+/// Creates an empty schema and returns a URL whose connections use it.
+fn fresh_schema(url: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let schema = format!(
+        "palaver_t_{}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0)
+    );
+    let url_owned = url.to_owned();
+    let create = schema.clone();
+    // Its own runtime: this runs inside tests' runtimes and must not block them.
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let pool = sqlx::PgPool::connect(&url_owned)
+                .await
+                .expect("PostgreSQL reachable");
+            sqlx::query(&format!("CREATE SCHEMA {create}"))
+                .execute(&pool)
+                .await
+                .expect("create schema");
+            pool.close().await;
+        });
+    })
+    .join()
+    .expect("schema thread");
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}options=-c%20search_path%3D{schema}")
+}
+
+/// Runs SQL statements against the test server's own database.
+pub async fn sql(s: &TestServer, statements: &[&str]) {
+    match &s.config.database_url {
+        Some(url) => {
+            let pool = sqlx::PgPool::connect(url).await.expect("connect");
+            for st in statements {
+                sqlx::query(st).execute(&pool).await.expect(st);
+            }
+            pool.close().await;
+        }
+        None => {
+            let url = format!("sqlite://{}", s.dir.path().join("palaver.db").display());
+            let pool = sqlx::SqlitePool::connect(&url).await.expect("connect");
+            for st in statements {
+                sqlx::query(st).execute(&pool).await.expect(st);
+            }
+            pool.close().await;
+        }
+    }
 }
 
 pub async fn spawn() -> TestServer {
@@ -46,10 +118,11 @@ pub async fn spawn_with(tune: impl FnOnce(&mut Config)) -> TestServer {
 }
 
 pub async fn start(dir: TempDir, config: Config) -> TestServer {
-    let server = palaver::serve(config).await.expect("server starts");
+    let server = palaver::serve(config.clone()).await.expect("server starts");
     let addr = server.local_addr();
     TestServer {
         server: Some(server),
+        config,
         base: format!("http://{addr}"),
         ws_base: format!("ws://{addr}"),
         dir,
@@ -62,12 +135,12 @@ impl TestServer {
         format!("{}{}", self.base, path)
     }
 
-    /// Stops the server gracefully and returns its data dir for a restart.
-    pub async fn stop(mut self) -> TempDir {
+    /// Stops the server gracefully and returns its data dir and config for a restart.
+    pub async fn stop(mut self) -> (TempDir, Config) {
         if let Some(server) = self.server.take() {
             server.shutdown().await;
         }
-        self.dir
+        (self.dir, self.config)
     }
 
     pub async fn register(&self, username: &str, password: &str) -> reqwest::Response {
