@@ -24,6 +24,10 @@ const TYPING_SHOWN = 4_000;
 const GROUP_WINDOW = 5 * 60 * 1000;
 const ROOMS_REFRESH = 15_000;
 const MAX_TIMER = 2_147_000_000;
+/** The server's default limit on a message (PALAVER_MAX_MESSAGE_BYTES). */
+const MAX_MESSAGE_BYTES = 64 * 1024;
+/** Refusals that sending the same message again cannot cure. */
+const PERMANENT = new Set(['too_large', 'empty_message', 'bad_command', 'unknown_room']);
 
 const $ = (id) => document.getElementById(id);
 const el = {
@@ -596,11 +600,20 @@ function sendMessage(text) {
   regroup(entry.el);
   if (view.start.classList.contains('beginning')) renderStart(view);
   scrollToBottom();
+  const bytes = new TextEncoder().encode(text).length;
+  if (bytes > MAX_MESSAGE_BYTES) {
+    // Sent anyway, the server would refuse it or close the socket (1009).
+    entry.permanent = true;
+    setOutgoingState(entry, 'failed', `too long (${bytes} bytes; at most ${MAX_MESSAGE_BYTES})`);
+    return;
+  }
   transmit(entry);
 }
 
 /** Sends (or re-sends) an outgoing message with its one client_id. */
 function transmit(entry) {
+  entry.permanent = false;
+  S.lastSent = entry;
   setOutgoingState(entry, 'pending');
   clearTimeout(entry.timer);
   entry.timer = setTimeout(() => setOutgoingState(entry, 'failed', 'No reply from the server.'), ACK_TIMEOUT);
@@ -725,7 +738,8 @@ function onSocketOpen() {
   // missed, then goes live.
   for (const view of S.views.values()) if (view.wanted && view.loaded) subscribe(view);
   // Then re-send what was never acknowledged, with the same client_id.
-  for (const entry of S.outbox.values()) transmit(entry);
+  // (Not those the server refused for good: only Retry sends them again.)
+  for (const entry of S.outbox.values()) if (!entry.permanent) transmit(entry);
 }
 
 function onEvent(frame) {
@@ -764,6 +778,7 @@ function onServerError(frame) {
   const id = frame.client_id || (typeof frame.ref === 'string' ? frame.ref : null);
   const entry = id ? S.outbox.get(id) : null;
   if (entry) {
+    entry.permanent = PERMANENT.has(frame.code);
     setOutgoingState(entry, 'failed', frame.message);
     return;
   }
@@ -786,6 +801,11 @@ function onSocketState(state, info) {
     el.connStatus.textContent = 'Connecting…';
   } else if (state === 'reconnecting') {
     el.connStatus.textContent = 'Reconnecting…';
+    if (info.code === CLOSE.TOO_BIG && S.lastSent && S.outbox.has(S.lastSent.clientId)) {
+      // The server closed on our last frame: do not send it again by itself.
+      S.lastSent.permanent = true;
+      setOutgoingState(S.lastSent, 'failed', 'too large for the server');
+    }
     const why = info.code === CLOSE.GOING_AWAY ? 'The server is restarting. ' : info.code === CLOSE.SLOW_CONSUMER ? 'The connection fell behind. ' : 'Connection lost. ';
     const wait = info.delay ? ` (next try in ${Math.max(1, Math.round(info.delay / 1000))} s)` : '';
     setBanner(`${why}Reconnecting…${wait}`, 'Reconnect now', () => S.conn?.reconnectNow());

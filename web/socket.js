@@ -12,6 +12,7 @@ export const CLOSE = {
   GOING_AWAY: 1001,
   ABNORMAL: 1006,
   POLICY: 1008,
+  TOO_BIG: 1009,
   SLOW_CONSUMER: 4000,
 };
 
