@@ -779,7 +779,7 @@ function onServerError(frame) {
   const entry = id ? S.outbox.get(id) : null;
   if (entry) {
     entry.permanent = PERMANENT.has(frame.code);
-    setOutgoingState(entry, 'failed', frame.message);
+    setOutgoingState(entry, 'failed', frame.code === 'rate_limited' ? 'sending too fast' : frame.message);
     return;
   }
   if (typeof frame.ref === 'string' && frame.ref.startsWith('sub:')) {

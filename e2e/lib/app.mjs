@@ -24,7 +24,7 @@ export async function registerViaUi(page, base, username, { room, password = PAS
 
 export async function waitForChat(page, room) {
   await page.waitForSelector('body[data-view="chat"][data-conn="open"]');
-  if (room) await page.waitForSelector(`#room-list button[data-room="${room}"][aria-current="page"]`);
+  if (room) await page.waitForSelector(`#room-list button[data-room="${room}"][aria-current="page"]`, { state: 'attached' });
   // History loaded (the room's start banner or a "load older" link is shown).
   await page.waitForSelector('#list-host .room-start:not(:has(.spinner))');
 }

@@ -69,5 +69,25 @@ export default {
     await waitForChat(page, room);
     shown = await shownMessages(page);
     assert.deepEqual(shown.slice(-3).map((m) => m.text), mine);
+
+    // The token runs out while the page is open: back to the login form.
+    await page.evaluate(() => {
+      const s = JSON.parse(localStorage.getItem('palaver.session'));
+      s.expiresAt = Date.now() + 6500;
+      localStorage.setItem('palaver.session', JSON.stringify(s));
+    });
+    await page.reload();
+    await waitForChat(page, room);
+    await page.waitForSelector('#auth-form', { timeout: 10_000 });
+    assert.match(await page.textContent('#auth-notice'), /session has expired/);
+    assert.equal(await page.evaluate(() => localStorage.getItem('palaver.session')), null);
+
+    // A token the server no longer accepts (401): the same.
+    await page.evaluate(() => {
+      localStorage.setItem('palaver.session', JSON.stringify({ token: 'not.a.token', username: 'x', expiresAt: Date.now() + 3_600_000 }));
+    });
+    await page.reload();
+    await page.waitForSelector('#auth-form');
+    assert.match(await page.textContent('#auth-notice'), /session has expired/);
   },
 };

@@ -27,7 +27,7 @@ export default {
     const failed = await page.locator('#list-host li.msg.failed').count();
     t.log(`${failed} of 45 refused by the rate limit`);
     assert.ok(failed >= 1 && failed < 45);
-    assert.match(await page.textContent('#list-host li.msg.failed .msg-state'), /Not sent.*slow down/);
+    assert.match(await page.textContent('#list-host li.msg.failed .msg-state'), /Not sent.*sending too fast/);
     const failedIds = await page.$$eval('#list-host li.msg.failed', (lis) => lis.map((li) => li.dataset.clientId));
     await t.screenshot(page, 'failed');
 
