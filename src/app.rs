@@ -4,7 +4,7 @@
 use crate::api;
 use crate::auth::AuthError;
 use crate::auth::token::{self, KeySource, Tokens};
-use crate::bus::{Bus, LocalBus};
+use crate::bus::{Bus, BusError, LocalBus, RedisBus, RedisSettings};
 use crate::chat::Chat;
 use crate::chat::hub::Hub;
 use crate::chat::publisher::Publisher;
@@ -41,6 +41,15 @@ pub enum StartError {
     Bind(SocketAddr, std::io::Error),
     #[error("invalid --cors-origin {0:?}")]
     CorsOrigin(String),
+    #[error("--bus must be `local` or a redis:// URL, not {0:?}")]
+    BusUrl(String),
+    #[error(
+        "several nodes need one signing key: set PALAVER_JWT_SECRET (the same on every node) \
+         instead of a per-node generated key"
+    )]
+    SharedKeyRequired,
+    #[error(transparent)]
+    Bus(#[from] BusError),
 }
 
 /// Everything a request handler or a connection may need.
@@ -108,8 +117,23 @@ pub async fn serve(config: Config) -> Result<Server, StartError> {
     let (secret, key_source) = token::load_key(config.jwt_secret.as_ref(), &config.data_dir)?;
     let tokens = Tokens::new(&secret, config.token_ttl);
 
+    let shutdown = CancellationToken::new();
     let hub = Arc::new(Hub::default());
-    let bus: Arc<dyn Bus> = Arc::new(LocalBus::new(hub.clone()));
+    let bus: Arc<dyn Bus> = if config.bus == "local" {
+        Arc::new(LocalBus::new(hub.clone()))
+    } else if config.bus.starts_with("redis://") || config.bus.starts_with("rediss://") {
+        if key_source != KeySource::Environment {
+            return Err(StartError::SharedKeyRequired);
+        }
+        let settings = RedisSettings {
+            url: config.bus.clone(),
+            cluster: config.cluster.clone(),
+            node_ttl: config.node_ttl.max(Duration::from_secs(3)),
+        };
+        RedisBus::start(settings, hub.clone(), store.clone(), shutdown.clone()).await?
+    } else {
+        return Err(StartError::BusUrl(config.bus.clone()));
+    };
     let (publisher, writer) = Publisher::start(store.clone(), bus.clone(), config.outbound_queue);
     let cors = cors_layer(&config.cors_origins)?;
     let addr = SocketAddr::new(config.bind, config.port);
@@ -120,7 +144,6 @@ pub async fn serve(config: Config) -> Result<Server, StartError> {
         .local_addr()
         .map_err(|e| StartError::Bind(addr, e))?;
 
-    let shutdown = CancellationToken::new();
     let sessions = TaskTracker::new();
     let state: AppState = Arc::new(App {
         store: store.clone(),

@@ -29,6 +29,17 @@ pub struct Config {
     /// (default: SQLite in the data directory).
     #[arg(long, env = "PALAVER_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// How nodes share events: `local` (one node) or `redis://HOST:PORT` (many;
+    /// needs PALAVER_JWT_SECRET shared by all nodes).
+    #[arg(long, env = "PALAVER_BUS", default_value = "local")]
+    pub bus: String,
+    /// Name shared by the nodes of one chat (prefix of their Redis keys).
+    #[arg(long, env = "PALAVER_CLUSTER", default_value = "palaver")]
+    pub cluster: String,
+    /// With Redis: a node silent this long counts as gone, and its users go
+    /// offline on the others (within this plus one second).
+    #[arg(long, env = "PALAVER_NODE_TTL", default_value = "15s", value_parser = humantime::parse_duration)]
+    pub node_ttl: Duration,
     /// How long an access token stays valid (e.g. 30m, 12h).
     #[arg(long, env = "PALAVER_TOKEN_TTL", default_value = "30m", value_parser = humantime::parse_duration)]
     pub token_ttl: Duration,
@@ -77,6 +88,9 @@ impl Config {
             port: DEFAULT_PORT,
             data_dir: data_dir.into(),
             database_url: None,
+            bus: "local".into(),
+            cluster: "palaver".into(),
+            node_ttl: Duration::from_secs(15),
             token_ttl: Duration::from_secs(30 * 60),
             cors_origins: Vec::new(),
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,

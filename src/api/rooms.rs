@@ -90,7 +90,7 @@ pub async fn show(
         .room(&name)
         .await?
         .ok_or(ApiError::NotFound("Room not found"))?;
-    let online = state.chat.hub.presence(&room.name);
+    let online = state.chat.presence(&room.name).await;
     Ok(axum::Json(RoomDetail {
         online_count: online.len(),
         online,

@@ -37,6 +37,12 @@ pub enum EventKind {
         user: String,
         user_id: i64,
     },
+    /// A user came online in a room, or went offline, on other nodes only.
+    Presence {
+        room: String,
+        user: String,
+        online: bool,
+    },
 }
 
 #[derive(Debug)]
@@ -58,7 +64,8 @@ impl Event {
             EventKind::Message(m) => &m.room,
             EventKind::Joined { room, .. }
             | EventKind::Left { room, .. }
-            | EventKind::Typing { room, .. } => room,
+            | EventKind::Typing { room, .. }
+            | EventKind::Presence { room, .. } => room,
         }
     }
 

@@ -7,8 +7,15 @@
 
 use super::event::{ConnId, Event, EventKind};
 use super::outbox::{Outbound, Outbox};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+/// A join or leave, for the bus to tell other nodes.
+pub struct Change {
+    pub event: Arc<Event>,
+    /// The user's connections in the room on this node, after the change.
+    pub local_count: usize,
+}
 
 pub struct Member {
     pub user_id: i64,
@@ -21,6 +28,8 @@ struct Members {
     conns: HashMap<ConnId, Member>,
     /// Connections per user: presence is per person, not per tab.
     users: HashMap<i64, (String, usize)>,
+    /// Users online in this room on other nodes (kept by the bus).
+    remote: HashSet<String>,
 }
 
 impl Members {
@@ -31,9 +40,17 @@ impl Members {
     }
 
     fn presence(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.users.values().map(|(n, _)| n.clone()).collect();
-        names.sort_unstable();
-        names
+        let names: BTreeSet<&String> = self
+            .users
+            .values()
+            .map(|(n, _)| n)
+            .chain(self.remote.iter())
+            .collect();
+        names.into_iter().cloned().collect()
+    }
+
+    fn is_local(&self, user: &str) -> bool {
+        self.users.values().any(|(n, _)| n == user)
     }
 }
 
@@ -72,11 +89,11 @@ impl Hub {
         conn: ConnId,
         member: Member,
         greeting: impl FnOnce(Vec<String>) -> Vec<Outbound>,
-    ) {
+    ) -> Option<Change> {
         let members = self.room_or_insert(room);
         let mut members = members.lock().unwrap_or_else(PoisonError::into_inner);
         if members.conns.contains_key(&conn) {
-            return;
+            return None;
         }
         let (user_id, user) = (member.user_id, member.username.clone());
         let count = &mut members
@@ -85,7 +102,8 @@ impl Hub {
             .or_insert_with(|| (user.clone(), 0))
             .1;
         *count += 1;
-        let first = *count == 1;
+        let local_count = *count;
+        let first = *count == 1 && !members.remote.contains(&user);
         let outbox = member.outbox.clone();
         members.conns.insert(conn, member);
         for item in greeting(members.presence()) {
@@ -99,27 +117,26 @@ impl Hub {
             first,
         }));
         members.deliver(&event);
+        Some(Change { event, local_count })
     }
 
     /// Removes a connection from a room and tells those who stay.
-    pub fn leave(&self, room: &str, conn: ConnId) {
-        let Some(members) = self.room(room) else {
-            return;
-        };
+    pub fn leave(&self, room: &str, conn: ConnId) -> Option<Change> {
+        let members = self.room(room)?;
         let mut members = members.lock().unwrap_or_else(PoisonError::into_inner);
-        let Some(member) = members.conns.remove(&conn) else {
-            return;
-        };
-        let last = match members.users.get_mut(&member.user_id) {
+        let member = members.conns.remove(&conn)?;
+        let local_count = match members.users.get_mut(&member.user_id) {
             Some(entry) if entry.1 > 1 => {
                 entry.1 -= 1;
-                false
+                entry.1
             }
             _ => {
                 members.users.remove(&member.user_id);
-                true
+                0
             }
         };
+        let last = local_count == 0;
+        let last = last && !members.remote.contains(&member.username);
         let event = Arc::new(Event::new(EventKind::Left {
             room: room.to_owned(),
             user: member.username,
@@ -128,6 +145,20 @@ impl Hub {
             last,
         }));
         members.deliver(&event);
+        Some(Change { event, local_count })
+    }
+
+    /// Every (room, user, connections) on this node.
+    pub fn local_presence(&self) -> Vec<(String, String, usize)> {
+        let rooms = self.rooms.read().unwrap_or_else(PoisonError::into_inner);
+        let mut out = Vec::new();
+        for (room, members) in rooms.iter() {
+            let members = members.lock().unwrap_or_else(PoisonError::into_inner);
+            for (name, count) in members.users.values() {
+                out.push((room.clone(), name.clone(), *count));
+            }
+        }
+        out
     }
 
     /// Hands an event to every connection in its room on this node.
@@ -149,7 +180,50 @@ impl Hub {
 
     pub fn online_count(&self, room: &str) -> usize {
         self.room(room)
-            .map(|m| m.lock().unwrap_or_else(PoisonError::into_inner).users.len())
+            .map(|m| {
+                m.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .presence()
+                    .len()
+            })
             .unwrap_or(0)
+    }
+
+    /// Rooms with members on this node.
+    pub fn occupied_rooms(&self) -> Vec<String> {
+        let rooms = self.rooms.read().unwrap_or_else(PoisonError::into_inner);
+        rooms
+            .iter()
+            .filter(|(_, m)| {
+                !m.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .conns
+                    .is_empty()
+            })
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    /// Replaces who is online in `room` on other nodes, and tells this
+    /// node's members about everyone who came or went (unless they are here too).
+    pub fn set_remote_presence(&self, room: &str, online: HashSet<String>) {
+        let members = self.room_or_insert(room);
+        let mut members = members.lock().unwrap_or_else(PoisonError::into_inner);
+        let came: Vec<String> = online.difference(&members.remote).cloned().collect();
+        let went: Vec<String> = members.remote.difference(&online).cloned().collect();
+        members.remote = online;
+        for (users, online) in [(came, true), (went, false)] {
+            for user in users {
+                if members.is_local(&user) {
+                    continue;
+                }
+                let event = Arc::new(Event::new(EventKind::Presence {
+                    room: room.to_owned(),
+                    user,
+                    online,
+                }));
+                members.deliver(&event);
+            }
+        }
     }
 }

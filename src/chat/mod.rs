@@ -5,6 +5,7 @@
 pub mod event;
 pub mod hub;
 pub mod model;
+pub mod order;
 pub mod outbox;
 pub mod publisher;
 
@@ -50,6 +51,34 @@ impl Chat {
                 client_id,
             })
             .await
+    }
+
+    /// Passes a join or leave on to the other nodes (a no-op on one node).
+    pub async fn membership_changed(&self, change: Option<hub::Change>) {
+        if let Some(change) = change {
+            self.bus
+                .membership_changed(change.event, change.local_count)
+                .await;
+        }
+    }
+
+    /// Reads who is online in `room` on other nodes now, rather than at the
+    /// next presence poll.
+    pub async fn refresh_remote_presence(&self, room: &str) {
+        if self.bus.is_shared() {
+            let remote = self.bus.remote_presence(room).await;
+            self.hub
+                .set_remote_presence(room, remote.into_iter().collect());
+        }
+    }
+
+    /// Who is online in `room`: here and, with several nodes, elsewhere.
+    pub async fn presence(&self, room: &str) -> Vec<String> {
+        let mut online = self.hub.presence(room);
+        online.extend(self.bus.remote_presence(room).await);
+        online.sort_unstable();
+        online.dedup();
+        online
     }
 
     /// Tells the room that `user` is typing; never stored.

@@ -164,6 +164,7 @@ pub struct StoredMessage {
     /// Position in its room: 1, 2, 3 … without gaps, in commit order. Nodes
     /// use it to deliver in order and to notice what the bus lost.
     pub seq: i64,
+    pub room_id: i64,
     pub room: String,
     pub author: User,
     pub content: String,

@@ -12,12 +12,12 @@ use crate::chat::event::EventKind;
 use crate::chat::model::Room;
 use axum::extract::ws::Utf8Bytes;
 
-pub fn open(session: &mut Session, room: Room) {
-    session.join(room, |_| Vec::new());
+pub async fn open(session: &mut Session, room: Room) {
+    session.join(room, |_| Vec::new()).await;
 }
 
 pub fn shows(kind: &EventKind, _me: i64) -> bool {
-    !matches!(kind, EventKind::Typing { .. })
+    !matches!(kind, EventKind::Typing { .. } | EventKind::Presence { .. })
 }
 
 pub fn encode(kind: &EventKind) -> Option<Utf8Bytes> {
@@ -25,7 +25,7 @@ pub fn encode(kind: &EventKind) -> Option<Utf8Bytes> {
         EventKind::Message(m) => format!("[{}] {}: {}", m.room, m.author.username, m.content),
         EventKind::Joined { room, user, .. } => format!("User '{user}' joined room '{room}'."),
         EventKind::Left { room, user, .. } => format!("User '{user}' left room '{room}'."),
-        EventKind::Typing { .. } => return None,
+        EventKind::Typing { .. } | EventKind::Presence { .. } => return None,
     };
     Some(text.into())
 }

@@ -62,24 +62,25 @@ pub struct Session {
 impl Session {
     /// Joins `room`; `greeting` is queued to this connection before any of
     /// the room's events.
-    pub fn join(&mut self, room: Room, greeting: impl FnOnce(Vec<String>) -> Vec<Outbound>) {
+    pub async fn join(&mut self, room: Room, greeting: impl FnOnce(Vec<String>) -> Vec<Outbound>) {
         let member = Member {
             user_id: self.user.id,
             username: self.user.username.clone(),
             outbox: self.outbox.clone(),
         };
-        self.state
-            .chat
-            .hub
-            .join(&room.name, self.conn, member, greeting);
+        let chat = &self.state.chat;
+        let change = chat.hub.join(&room.name, self.conn, member, greeting);
         self.rooms.insert(room.name.clone(), room);
+        chat.membership_changed(change).await;
     }
 
-    pub fn leave(&mut self, room: &str) -> bool {
+    pub async fn leave(&mut self, room: &str) -> bool {
         if self.rooms.remove(room).is_none() {
             return false;
         }
-        self.state.chat.hub.leave(room, self.conn);
+        let chat = &self.state.chat;
+        chat.membership_changed(chat.hub.leave(room, self.conn))
+            .await;
         true
     }
 
@@ -150,8 +151,8 @@ pub async fn run(
         v1: v1::ReaderState::default(),
     };
     match (room, protocol) {
-        (Some(Ok(room)), Protocol::Compat) => compat::open(&mut session, room),
-        (Some(Ok(room)), Protocol::V1) => v1::open(&mut session, room),
+        (Some(Ok(room)), Protocol::Compat) => compat::open(&mut session, room).await,
+        (Some(Ok(room)), Protocol::V1) => v1::open(&mut session, room).await,
         (Some(Err(_)), _) => session.closer.close(POLICY_VIOLATION, "Invalid chat room"),
         (None, Protocol::Compat) => session.closer.close(
             POLICY_VIOLATION,
@@ -163,7 +164,7 @@ pub async fn run(
 
     let rooms: Vec<String> = session.rooms.keys().cloned().collect();
     for room in rooms {
-        session.leave(&room);
+        session.leave(&room).await;
     }
     done.cancel();
     drop(session);

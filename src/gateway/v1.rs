@@ -158,6 +158,7 @@ pub fn shows(kind: &EventKind, me: i64) -> bool {
         EventKind::Joined { first, user_id, .. } => *first && *user_id != me,
         EventKind::Left { last, user_id, .. } => *last && *user_id != me,
         EventKind::Typing { user_id, .. } => *user_id != me,
+        EventKind::Presence { .. } => true,
     }
 }
 
@@ -171,16 +172,25 @@ pub fn encode(kind: &EventKind) -> Option<Utf8Bytes> {
         EventKind::Typing { room, user, .. } => {
             json!({"type": "typing", "room": room, "user": user})
         }
+        EventKind::Presence { room, user, online } => {
+            let kind = if *online { "joined" } else { "left" };
+            json!({"type": kind, "room": room, "user": user})
+        }
     };
     Some(frame.to_string().into())
 }
 
 /// `/ws/{room}` with v1: subscribed to that room from the start.
-pub fn open(session: &mut Session, room: Room) {
-    subscribe_to(session, room, None, None);
+pub async fn open(session: &mut Session, room: Room) {
+    subscribe_to(session, room, None, None).await;
 }
 
-fn subscribe_to(session: &mut Session, room: Room, since: Option<i64>, reference: Option<Value>) {
+async fn subscribe_to(
+    session: &mut Session,
+    room: Room,
+    since: Option<i64>,
+    reference: Option<Value>,
+) {
     let replay = since.map(|since| Outbound::Replay {
         room: room.name.clone(),
         room_id: room.id,
@@ -188,22 +198,26 @@ fn subscribe_to(session: &mut Session, room: Room, since: Option<i64>, reference
     });
     let name = room.name.clone();
     if session.rooms.contains_key(&name) {
-        let presence = session.state.chat.hub.presence(&name);
+        let presence = session.state.chat.presence(&name).await;
         session.send(subscribed(reference.as_ref(), &name, presence));
         if let Some(replay) = replay {
             session.outbox.push(replay);
         }
         return;
     }
-    session.join(room, move |presence| {
-        let mut greeting = vec![Outbound::Frame(subscribed(
-            reference.as_ref(),
-            &name,
-            presence,
-        ))];
-        greeting.extend(replay);
-        greeting
-    });
+    // With several nodes, the snapshot must include who is on the others.
+    session.state.chat.refresh_remote_presence(&name).await;
+    session
+        .join(room, move |presence| {
+            let mut greeting = vec![Outbound::Frame(subscribed(
+                reference.as_ref(),
+                &name,
+                presence,
+            ))];
+            greeting.extend(replay);
+            greeting
+        })
+        .await;
 }
 
 fn subscribed(reference: Option<&Value>, room: &str, presence: Vec<String>) -> Message {
@@ -247,7 +261,7 @@ pub async fn on_text(session: &mut Session, text: Utf8Bytes) {
         Command::Ping => session.send(reply(reference.as_ref(), json!({"type": "pong"}))),
         Command::Subscribe { room, since } => subscribe(session, reference, room, since).await,
         Command::Unsubscribe { room } => {
-            if session.leave(&room) {
+            if session.leave(&room).await {
                 session.send(reply(
                     reference.as_ref(),
                     json!({"type": "unsubscribed", "room": room}),
@@ -302,7 +316,7 @@ async fn subscribe(
         return refuse(session, reference, ErrorCode::UnknownRoom, "no such room");
     }
     match session.state.store.room(&room).await {
-        Ok(Some(found)) => subscribe_to(session, found, since, reference),
+        Ok(Some(found)) => subscribe_to(session, found, since, reference).await,
         Ok(None) => refuse(session, reference, ErrorCode::UnknownRoom, "no such room"),
         Err(err) => {
             tracing::error!(error = %err, "room lookup failed");

@@ -61,6 +61,7 @@ impl NewMessage {
         StoredMessage {
             id,
             seq,
+            room_id: self.room_id,
             room: self.room.clone(),
             author: self.author.clone(),
             content: self.content.clone(),

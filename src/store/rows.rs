@@ -4,7 +4,7 @@ use crate::chat::model::{Room, StoredMessage, Timestamp, User};
 use sqlx::{ColumnIndex, Database, Decode, Row, Type};
 
 /// The columns every message query selects, in both dialects.
-pub const MESSAGE_COLUMNS: &str = "m.id, m.seq, r.name AS room, u.id AS author_id, u.username, \
+pub const MESSAGE_COLUMNS: &str = "m.id, m.seq, m.room_id, r.name AS room, u.id AS author_id, u.username, \
      m.content, m.created_at, m.client_id \
      FROM messages m JOIN users u ON u.id = m.author_id JOIN rooms r ON r.id = m.room_id";
 
@@ -22,6 +22,7 @@ where
     Ok(StoredMessage {
         id: row.try_get("id")?,
         seq: row.try_get("seq")?,
+        room_id: row.try_get("room_id")?,
         room: row.try_get("room")?,
         author: User {
             id: row.try_get("author_id")?,

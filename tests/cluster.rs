@@ -1,0 +1,299 @@
+//! Several palaver nodes as one chat: PostgreSQL for the store, Redis for
+//! fan-out and presence. These need the real services:
+//! PALAVER_TEST_DATABASE_URL=postgres://… and PALAVER_TEST_REDIS_URL=redis://…
+//! (.ci/run sets both). Without them each test says so and does nothing.
+
+mod common;
+
+use common::*;
+use futures_util::{SinkExt, StreamExt};
+use palaver::Config;
+use palaver::auth::token::Secret;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+use tokio::io::AsyncBufReadExt;
+use tokio_tungstenite::tungstenite::Message;
+
+const SECRET: &str = "cluster-test-secret-that-is-long-enough-0123456789";
+
+fn services() -> Option<(String, String)> {
+    match (
+        std::env::var(TEST_DATABASE_ENV),
+        std::env::var("PALAVER_TEST_REDIS_URL"),
+    ) {
+        (Ok(db), Ok(redis)) => Some((db, redis)),
+        _ => {
+            eprintln!("skipped: set PALAVER_TEST_DATABASE_URL and PALAVER_TEST_REDIS_URL");
+            None
+        }
+    }
+}
+
+/// Two nodes on one fresh schema and one cluster name.
+async fn two_nodes(redis: &str) -> (TestServer, TestServer) {
+    let dir_a = tempfile::tempdir().unwrap();
+    let mut a = common::config(&dir_a);
+    a.bus = redis.to_owned();
+    a.cluster = format!("test-{}", rand_suffix());
+    a.jwt_secret = Some(Secret::new(SECRET.as_bytes().to_vec()));
+    a.rate_limit = 0;
+    let mut b = a.clone();
+    let dir_b = tempfile::tempdir().unwrap();
+    b.data_dir = dir_b.path().to_owned();
+    let node_a = common::start(dir_a, a).await;
+    let node_b = common::start(dir_b, b).await;
+    (node_a, node_b)
+}
+
+fn rand_suffix() -> String {
+    format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}
+
+async fn online(s: &TestServer, room: &str) -> Vec<String> {
+    let (_, body) = s.get_json(&format!("/rooms/{room}"), None).await;
+    serde_json::from_value(body["online"].clone()).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_generated_per_node_key_is_refused() {
+    let Some((_, redis)) = services() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = common::config(&dir);
+    config.bus = redis;
+    match palaver::serve(config).await {
+        Err(err) => assert!(err.to_string().contains("PALAVER_JWT_SECRET"), "{err}"),
+        Ok(_) => panic!("a node with a generated key must not join a cluster"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_nodes_see_every_message_with_the_same_ids_in_the_same_order() {
+    let Some((_, redis)) = services() else { return };
+    let (a, b) = two_nodes(&redis).await;
+    // Accounts live in the shared database; a token from A works on B.
+    let mut tokens = Vec::new();
+    for i in 0..4 {
+        tokens.push(a.user(&format!("node-user{i}")).await);
+    }
+    let mut clients = Vec::new();
+    for (i, token) in tokens.iter().enumerate() {
+        let node = if i % 2 == 0 { &a } else { &b };
+        let mut ws = node.v1("/ws/general", token).await;
+        next_of(&mut ws, "subscribed").await;
+        clients.push(ws);
+    }
+    // All four send 50 messages at once, two through each node.
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .enumerate()
+        .map(|(i, ws)| {
+            tokio::spawn(async move {
+                let (mut write, mut read) = ws.split();
+                let sender = tokio::spawn(async move {
+                    for n in 0..50 {
+                        let cmd = json!({"type": "send", "room": "general", "content": format!("{i}-{n}"), "client_id": format!("{i}-{n}")});
+                        write.send(Message::Text(cmd.to_string().into())).await.unwrap();
+                    }
+                    write
+                });
+                let mut ids = Vec::new();
+                while ids.len() < 200 {
+                    match tokio::time::timeout(PATIENCE, read.next()).await {
+                        Ok(Some(Ok(Message::Text(t)))) => {
+                            let v: Value = serde_json::from_str(t.as_str()).unwrap();
+                            if v["type"] == "message" {
+                                ids.push(v["id"].as_i64().unwrap());
+                            }
+                        }
+                        Ok(Some(Ok(_))) => {}
+                        other => panic!("client {i} stopped after {} messages: {other:?}", ids.len()),
+                    }
+                }
+                let _ = sender.await;
+                ids
+            })
+        })
+        .collect();
+    let mut seen = Vec::new();
+    for t in tasks {
+        seen.push(t.await.unwrap());
+    }
+    assert!(seen[0].windows(2).all(|w| w[0] < w[1]), "in id order");
+    for other in &seen[1..] {
+        assert_eq!(
+            other, &seen[0],
+            "every client, on either node, sees one order"
+        );
+    }
+    let page = |s: &TestServer| {
+        let token = tokens[0].clone();
+        let url = s.url("/rooms/general/messages?after=0&limit=1000");
+        let http = s.http.clone();
+        async move {
+            let v: Value = http
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["id"].as_i64().unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+    let (history_a, history_b) = (page(&a).await, page(&b).await);
+    assert_eq!(history_a, seen[0], "history on A is what was delivered");
+    assert_eq!(history_b, history_a, "history is the same from both nodes");
+}
+
+#[tokio::test]
+async fn presence_is_the_union_of_the_nodes() {
+    let Some((_, redis)) = services() else { return };
+    let (a, b) = two_nodes(&redis).await;
+    let (t1, t2) = (a.user("on-node-a").await, a.user("on-node-b").await);
+    let mut on_a = a.v1("/ws/general", &t1).await;
+    next_of(&mut on_a, "subscribed").await;
+    let mut on_b = b.v1("/ws/general", &t2).await;
+    let snapshot = next_of(&mut on_b, "subscribed").await;
+    assert_eq!(
+        snapshot["presence"],
+        json!(["on-node-a", "on-node-b"]),
+        "B's snapshot includes A's user"
+    );
+    // A hears of B's user (at the next presence poll).
+    let joined = next_of(&mut on_a, "joined").await;
+    assert_eq!(joined["user"], "on-node-b");
+    assert_eq!(online(&a, "general").await, ["on-node-a", "on-node-b"]);
+    assert_eq!(online(&b, "general").await, ["on-node-a", "on-node-b"]);
+    drop(on_b);
+    let left = next_of(&mut on_a, "left").await;
+    assert_eq!(left["user"], "on-node-b");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_node_drops_out_of_presence_within_its_ttl() {
+    let Some((db, redis)) = services() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut config: Config = common::config(&dir);
+    config.bus = redis.clone();
+    config.cluster = format!("kill-{}", rand_suffix());
+    config.jwt_secret = Some(Secret::new(SECRET.as_bytes().to_vec()));
+    config.node_ttl = Duration::from_secs(3);
+    let database_url = config.database_url.clone().unwrap_or(db);
+    let a = common::start(dir, config.clone()).await;
+
+    // Node B is a child process of the real binary, so it can be SIGKILLed.
+    let dir_b = tempfile::tempdir().unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_palaver"))
+        .args([
+            "--port",
+            "0",
+            "--node-ttl",
+            "3s",
+            "--bus",
+            &redis,
+            "--cluster",
+            &config.cluster,
+        ])
+        .arg("--data-dir")
+        .arg(dir_b.path())
+        .args(["--database-url", &database_url])
+        .env("PALAVER_JWT_SECRET", SECRET)
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(PATIENCE, lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+
+    let watcher_token = a.user("watcher").await;
+    let doomed_token = a.user("doomed").await;
+    let mut watcher = a.v1("/ws/general", &watcher_token).await;
+    next_of(&mut watcher, "subscribed").await;
+    let b_ws = format!("ws://{addr}/ws/general?token={doomed_token}");
+    let (mut doomed, _) = tokio_tungstenite::connect_async(b_ws).await.unwrap();
+    assert_eq!(
+        next_text(&mut doomed).await,
+        "User 'doomed' joined room 'general'."
+    );
+    assert_eq!(next_of(&mut watcher, "joined").await["user"], "doomed");
+
+    child.start_kill().unwrap();
+    let killed = Instant::now();
+    let left = tokio::time::timeout(Duration::from_secs(15), next_of(&mut watcher, "left"))
+        .await
+        .expect("the dead node's user leaves");
+    assert_eq!(left["user"], "doomed");
+    let took = killed.elapsed();
+    eprintln!("presence expiry after SIGKILL with node TTL 3 s: {took:?}");
+    assert!(took <= Duration::from_secs(3 + 2), "{took:?}");
+    assert_eq!(online(&a, "general").await, ["watcher"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cutting_the_bus_loses_no_stored_message() {
+    let Some((_, redis)) = services() else { return };
+    let (a, b) = two_nodes(&redis).await;
+    let (ts, tr) = (a.user("bus-sender").await, a.user("bus-reader").await);
+    let mut reader = b.v1("/ws/general", &tr).await;
+    next_of(&mut reader, "subscribed").await;
+    let mut sender = a.v1("/ws/general", &ts).await;
+    next_of(&mut sender, "subscribed").await;
+
+    let client = redis::Client::open(redis.as_str()).unwrap();
+    let mut admin = client.get_multiplexed_async_connection().await.unwrap();
+    for n in 0..100 {
+        if n % 25 == 10 {
+            // Every node's subscription is cut; published events are lost
+            // until they resubscribe.
+            let _: redis::RedisResult<i64> = redis::cmd("CLIENT")
+                .arg("KILL")
+                .arg("TYPE")
+                .arg("pubsub")
+                .query_async(&mut admin)
+                .await;
+        }
+        let cmd = json!({"type": "send", "room": "general", "content": format!("m{n}"), "client_id": format!("m{n}")});
+        sender
+            .send(Message::Text(cmd.to_string().into()))
+            .await
+            .unwrap();
+        if n % 10 == 0 {
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+    }
+    let mut got = Vec::new();
+    while got.len() < 100 {
+        let m = tokio::time::timeout(Duration::from_secs(15), next_of(&mut reader, "message"))
+            .await
+            .unwrap_or_else(|_| panic!("only {} of 100 arrived", got.len()));
+        got.push(m["content"].as_str().unwrap().to_owned());
+    }
+    let expected: Vec<String> = (0..100).map(|n| format!("m{n}")).collect();
+    assert_eq!(got, expected, "all, once, in order");
+}
