@@ -69,8 +69,11 @@ async function main() {
     bin,
     dataDir,
     serverLog,
-    server: await startServer({ bin, dataDir, log: (s) => serverLog.write(s) }),
+    // Settings the scenarios rely on, whatever the environment says.
+    serverEnv: { PALAVER_RATE_LIMIT: '20', PALAVER_MAX_MESSAGE_BYTES: '65536', PALAVER_TOKEN_TTL: '30m' },
+    server: null,
   };
+  env.server = await startServer({ bin, dataDir, env: env.serverEnv, log: (s) => serverLog.write(s) });
   console.log(`palaver at ${env.server.url} (data in ${dataDir})`);
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
   console.log(`chromium ${browser.version()}`);

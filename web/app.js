@@ -305,7 +305,10 @@ function renderRooms() {
     });
     return h('li', {}, button);
   });
+  // Re-rendering must not steal keyboard focus from a room button.
+  const focused = document.activeElement?.closest?.('#room-list button')?.dataset.room;
   el.roomList.replaceChildren(...items);
+  if (focused) el.roomList.querySelector(`button[data-room="${CSS.escape(focused)}"]`)?.focus({ preventScroll: true });
   updateTitle();
 }
 

@@ -44,7 +44,7 @@ export default {
     await a.waitForTimeout(2500);
 
     // Start it again, same port and data; B sends at once.
-    t.env.server = await startServer({ bin: t.env.bin, dataDir, port, log: (s) => t.env.serverLog.write(s) });
+    t.env.server = await startServer({ bin: t.env.bin, dataDir, port, env: t.env.serverEnv, log: (s) => t.env.serverLog.write(s) });
     const restartedAt = Date.now();
     t.log(`server restarted on port ${t.env.server.port}`);
     assert.equal(t.env.server.port, port);

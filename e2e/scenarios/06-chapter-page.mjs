@@ -69,7 +69,7 @@ export default {
       throw new Error('something listens on [::1]:8000: Chromium would send the chapter page there instead of to palaver. Stop it and run again.');
     }
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'palaver-e2e-chapter-'));
-    server = await startServer({ bin: t.env.bin, dataDir, port: PORT, bind: '127.0.0.1', log: (s) => t.env.serverLog.write(`[chapter] ${s}`) });
+    server = await startServer({ bin: t.env.bin, dataDir, port: PORT, bind: '127.0.0.1', env: t.env.serverEnv, log: (s) => t.env.serverLog.write(`[chapter] ${s}`) });
     t.log(`second palaver on ${server.url}; the page talks to localhost:8000`);
 
     const [u1, u2, u3] = ['chapter_amy', 'chapter_ben', 'chapter_cy'];
