@@ -57,6 +57,9 @@ function withTimeout(promise, ms, what) {
   ]);
 }
 
+let passed = 0;
+let failed = 0;
+
 async function main() {
   const started = Date.now();
   fs.mkdirSync(ARTIFACTS, { recursive: true });
@@ -78,9 +81,12 @@ async function main() {
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
   console.log(`chromium ${browser.version()}`);
 
-  let passed = 0;
-  let failed = 0;
   for (const scenario of scenarios) {
+    // A scenario that failed halfway may have left the server stopped.
+    if (env.server.proc.exitCode !== null || env.server.proc.signalCode !== null) {
+      console.log('  (restarting palaver, which a previous scenario left stopped)');
+      env.server = await startServer({ bin, dataDir, port: env.server.port, env: env.serverEnv, log: (s) => serverLog.write(s) });
+    }
     const tag = slug(scenario.id);
     const contexts = [];
     const pages = []; // { label, page, logs }
@@ -178,6 +184,6 @@ async function main() {
 
 main().catch((err) => {
   console.error(err);
-  console.log('0 passed, 1 failed');
+  console.log(`${passed} passed, ${failed + 1} failed`);
   process.exit(1);
 });
