@@ -12,6 +12,7 @@ import { registerViaUi, say, waitForMessage } from './lib/app.mjs';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const OUT = process.env.OUT || path.join(HERE, '..', 'docs', 'screenshot.png');
 const SCHEME = process.env.COLOR_SCHEME || 'light';
+const [VW, VH] = (process.env.VIEWPORT || '1280x760').split('x').map(Number);
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'palaver-shot-'));
 const server = await startServer({ bin: process.env.PALAVER_BIN, dataDir });
 const browser = await chromium.launch({
@@ -19,7 +20,7 @@ const browser = await chromium.launch({
   args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
 });
 try {
-  const page = async (w = 1280, h = 760) => (await browser.newContext({ viewport: { width: w, height: h }, deviceScaleFactor: 1, colorScheme: SCHEME })).newPage();
+  const page = async (w = VW, h = VH) => (await browser.newContext({ viewport: { width: w, height: h }, deviceScaleFactor: 1, colorScheme: SCHEME })).newPage();
   const [maya, leo, priya] = [await page(), await page(), await page()];
   await registerViaUi(maya, server.url, 'maya', { room: 'general' });
   await registerViaUi(leo, server.url, 'leo', { room: 'general' });
