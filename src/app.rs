@@ -15,6 +15,7 @@ use crate::web;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Method, header};
+use axum::serve::ListenerExt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -134,7 +135,7 @@ pub async fn serve(config: Config) -> Result<Server, StartError> {
     } else {
         return Err(StartError::BusUrl(config.bus.clone()));
     };
-    let (publisher, writer) = Publisher::start(store.clone(), bus.clone(), config.outbound_queue);
+    let (publisher, writer) = Publisher::start(store.clone(), bus.clone());
     let cors = cors_layer(&config.cors_origins)?;
     let addr = SocketAddr::new(config.bind, config.port);
     let listener = tokio::net::TcpListener::bind(addr)
@@ -158,6 +159,10 @@ pub async fn serve(config: Config) -> Result<Server, StartError> {
 
     let stop = shutdown.clone();
     let task = tokio::spawn(async move {
+        // Chat frames are small and latency matters: no Nagle delay.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let served = axum::serve(listener, router)
             .with_graceful_shutdown(stop.cancelled_owned())
             .await;

@@ -18,9 +18,7 @@ impl LocalBus {
 #[async_trait]
 impl Bus for LocalBus {
     async fn publish(&self, events: Vec<Arc<Event>>) -> Result<(), BusError> {
-        for event in events {
-            self.hub.deliver(event);
-        }
+        self.hub.deliver_all(events);
         Ok(())
     }
 }

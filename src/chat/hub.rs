@@ -161,6 +161,31 @@ impl Hub {
         out
     }
 
+    /// Hands events (in order) to the connections of their rooms on this
+    /// node: one lock and one queue push per room and member, not per event.
+    pub fn deliver_all(&self, events: Vec<Arc<Event>>) {
+        if let [event] = events.as_slice() {
+            return self.deliver(event.clone());
+        }
+        let mut by_room: Vec<(String, Vec<Arc<Event>>)> = Vec::new();
+        for event in events {
+            match by_room.iter_mut().find(|(room, _)| room == event.room()) {
+                Some((_, list)) => list.push(event),
+                None => by_room.push((event.room().to_owned(), vec![event])),
+            }
+        }
+        for (room, list) in by_room {
+            let Some(members) = self.room(&room) else {
+                continue;
+            };
+            let batch: Arc<[Arc<Event>]> = list.into();
+            let members = members.lock().unwrap_or_else(PoisonError::into_inner);
+            for member in members.conns.values() {
+                member.outbox.push(Outbound::Events(batch.clone()));
+            }
+        }
+    }
+
     /// Hands an event to every connection in its room on this node.
     pub fn deliver(&self, event: Arc<Event>) {
         if let Some(members) = self.room(event.room()) {

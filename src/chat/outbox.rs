@@ -1,14 +1,16 @@
 //! A connection's bounded outbound queue, as the rest of the server sees it.
 //!
 //! Pushing never waits: a recipient that does not keep up must not slow the
-//! room. When its queue is full the connection is told to close with
-//! `CLOSE_SLOW_CONSUMER`; the client reconnects and resumes from its last id.
+//! room. The bound counts frames (a batch of events counts as its length), so
+//! it bounds what a slow reader can pin in memory. Past it the connection is
+//! told to close with `CLOSE_SLOW_CONSUMER`; the client reconnects and
+//! resumes from its last id.
 
 use super::event::Event;
 use axum::extract::ws::Message;
 use std::sync::Arc;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 use tokio::sync::{Notify, mpsc};
 
 /// Close code for a connection whose outbound queue overflowed.
@@ -17,6 +19,9 @@ pub const CLOSE_SLOW_CONSUMER: u16 = 4000;
 pub enum Outbound {
     /// A room event shared with every other recipient.
     Event(Arc<Event>),
+    /// Several events of one room, in order (one commit's worth): one queue
+    /// entry and one wake-up for the lot.
+    Events(Arc<[Arc<Event>]>),
     /// A frame for this connection alone (ack, error, pong, ...).
     Frame(Message),
     /// Replay the room's stored messages after `since`, then go on live
@@ -28,10 +33,39 @@ pub enum Outbound {
     },
 }
 
+impl Outbound {
+    /// How many frames this entry stands for, against the queue's bound.
+    fn weight(&self) -> usize {
+        match self {
+            Self::Events(events) => events.len(),
+            _ => 1,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Outbox {
     tx: mpsc::Sender<Outbound>,
     closer: Arc<Closer>,
+    queued: Arc<AtomicUsize>,
+    limit: usize,
+}
+
+/// The writer's end of the queue.
+pub struct Inbox {
+    rx: mpsc::Receiver<Outbound>,
+    queued: Arc<AtomicUsize>,
+}
+
+impl Inbox {
+    pub async fn recv_many(&mut self, buffer: &mut Vec<Outbound>, limit: usize) -> usize {
+        self.rx.recv_many(buffer, limit).await
+    }
+
+    /// Frees the entry's room in the queue as the writer takes it.
+    pub fn taken(&self, item: &Outbound) {
+        self.queued.fetch_sub(item.weight(), Ordering::AcqRel);
+    }
 }
 
 /// Asks the connection's writer to close, once, with a code and a reason.
@@ -64,31 +98,40 @@ impl Closer {
 }
 
 impl Outbox {
-    pub fn new(capacity: usize) -> (Self, mpsc::Receiver<Outbound>, Arc<Closer>) {
-        let (tx, rx) = mpsc::channel(capacity);
+    /// A queue of at most `limit` frames.
+    pub fn new(limit: usize) -> (Self, Inbox, Arc<Closer>) {
+        let limit = limit.max(1);
+        let (tx, rx) = mpsc::channel(limit);
         let closer = Arc::new(Closer::default());
+        let queued = Arc::new(AtomicUsize::new(0));
         (
             Self {
                 tx,
                 closer: closer.clone(),
+                queued: queued.clone(),
+                limit,
             },
-            rx,
+            Inbox { rx, queued },
             closer,
         )
     }
 
     /// Queues `item`; false if the connection is gone or was too slow.
     pub fn push(&self, item: Outbound) -> bool {
-        match self.tx.try_send(item) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                self.closer.close(
-                    CLOSE_SLOW_CONSUMER,
-                    "too slow: outbound queue overflowed, reconnect and resume",
-                );
-                false
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        let weight = item.weight();
+        let before = self.queued.fetch_add(weight, Ordering::AcqRel);
+        // A single entry over the limit still goes into an empty queue.
+        let over = before > 0 && before + weight > self.limit;
+        if !over && self.tx.try_send(item).is_ok() {
+            return true;
         }
+        self.queued.fetch_sub(weight, Ordering::AcqRel);
+        if !self.tx.is_closed() {
+            self.closer.close(
+                CLOSE_SLOW_CONSUMER,
+                "too slow: outbound queue overflowed, reconnect and resume",
+            );
+        }
+        false
     }
 }

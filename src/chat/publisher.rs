@@ -14,7 +14,9 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-/// The most messages committed in one transaction (see `batch_limit`).
+/// The most messages committed in one transaction. A commit reaches each
+/// member as one queue entry per room (`Outbound::Events`), so its size does
+/// not count against a reader's outbound queue.
 const BATCH_MAX: usize = 512;
 /// Messages waiting to be written; senders wait when it is full.
 const QUEUE: usize = 8192;
@@ -50,13 +52,9 @@ pub struct Publisher {
 impl Publisher {
     /// Starts the writer task. It ends once every `Publisher` is dropped and
     /// the queue is drained, so shutting down loses no accepted message.
-    pub fn start(
-        store: Arc<dyn Store>,
-        bus: Arc<dyn Bus>,
-        outbound_queue: usize,
-    ) -> (Self, JoinHandle<()>) {
+    pub fn start(store: Arc<dyn Store>, bus: Arc<dyn Bus>) -> (Self, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE);
-        let task = tokio::spawn(write_loop(rx, store, bus, batch_limit(outbound_queue)));
+        let task = tokio::spawn(write_loop(rx, store, bus, BATCH_MAX));
         (Self { tx }, task)
     }
 
@@ -70,13 +68,6 @@ impl Publisher {
             .map_err(|_| PostError::ShuttingDown)?;
         Ok(rx)
     }
-}
-
-/// One commit is delivered as one burst. Keeping it at half a connection's
-/// outbound queue means a reader that keeps up is never mistaken for a slow
-/// one just because many messages were committed at once.
-fn batch_limit(outbound_queue: usize) -> usize {
-    (outbound_queue / 2).clamp(1, BATCH_MAX)
 }
 
 async fn write_loop(

@@ -20,6 +20,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
+/// Per-connection buffers. Tungstenite's defaults (128 KiB read buffer, an
+/// unbounded write buffer, 64 MiB messages) suit one big connection, not
+/// thousands of small ones. Frames are gathered up to `WRITE_BUFFER` bytes
+/// and written with one syscall; idle connections keep their buffers small.
+const READ_BUFFER: usize = 4 * 1024;
+const WRITE_BUFFER: usize = 8 * 1024;
+
 /// The subprotocol a client offers to speak palaver's JSON protocol.
 pub const V1_SUBPROTOCOL: &str = "palaver.v1";
 
@@ -100,14 +107,12 @@ async fn upgrade(
         },
     };
     let limits = &state.config;
-    // Tungstenite's defaults (128 KiB read buffer, 64 MiB messages, an
-    // unbounded write buffer) are sized for one big connection, not for
-    // thousands of small ones.
     let frame_limit = limits.max_message_bytes + session::ENVELOPE_BYTES;
     let ws = ws
-        .read_buffer_size(4 * 1024)
-        .write_buffer_size(0)
-        .max_write_buffer_size(limits.outbound_queue * 1024 + frame_limit)
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
+        // A socket that does not drain blocks the writer before this is reached.
+        .max_write_buffer_size(WRITE_BUFFER + 2 * frame_limit)
         .max_message_size(frame_limit)
         .max_frame_size(frame_limit);
     let ws = match protocol {

@@ -14,10 +14,10 @@
 use super::close::{GOING_AWAY, POLICY_VIOLATION, TOO_BIG, UNSUPPORTED_DATA};
 use super::{Protocol, compat, v1};
 use crate::app::AppState;
-use crate::chat::event::{ConnId, EventKind};
+use crate::chat::event::{ConnId, Event, EventKind};
 use crate::chat::hub::Member;
 use crate::chat::model::{Room, User};
-use crate::chat::outbox::{Closer, Outbound, Outbox};
+use crate::chat::outbox::{Closer, Inbox, Outbound, Outbox};
 use crate::store::{Page, Store};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::future::BoxFuture;
@@ -27,7 +27,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// Room for a v1 envelope around the largest allowed content: the transport
@@ -122,7 +121,7 @@ pub async fn run(
     room: Option<Result<Room, String>>,
 ) {
     let conn = state.next_conn_id();
-    let (outbox, rx, closer) = Outbox::new(state.config.outbound_queue);
+    let (outbox, inbox, closer) = Outbox::new(state.config.outbound_queue);
     let (sink, stream) = socket.split();
     let done = CancellationToken::new();
     let activity = Arc::new(Activity::new());
@@ -137,7 +136,7 @@ pub async fn run(
         activity: activity.clone(),
         floors: HashMap::new(),
     };
-    let writer = tokio::spawn(writer.run(sink, rx));
+    let writer = tokio::spawn(writer.run(sink, inbox));
     tracing::debug!(conn, user = %user.username, ?protocol, "connected");
 
     let mut session = Session {
@@ -251,8 +250,8 @@ struct Writer {
 type Stop = Option<(u16, &'static str)>;
 
 impl Writer {
-    async fn run(mut self, mut sink: Sink, mut rx: mpsc::Receiver<Outbound>) {
-        if let Some((code, reason)) = self.pump(&mut sink, &mut rx).await {
+    async fn run(mut self, mut sink: Sink, mut inbox: Inbox) {
+        if let Some((code, reason)) = self.pump(&mut sink, &mut inbox).await {
             let frame = CloseFrame {
                 code,
                 reason: reason.into(),
@@ -263,7 +262,7 @@ impl Writer {
         self.done.cancel();
     }
 
-    async fn pump(&mut self, sink: &mut Sink, rx: &mut mpsc::Receiver<Outbound>) -> Stop {
+    async fn pump(&mut self, sink: &mut Sink, inbox: &mut Inbox) -> Stop {
         let mut batch = Vec::with_capacity(WRITE_BATCH);
         let period = self.ping_interval;
         let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
@@ -274,7 +273,7 @@ impl Writer {
                 (code, reason) = self.closer.closed() => return Some((code, reason)),
                 _ = self.shutdown.cancelled() => return Some((GOING_AWAY, "server shutting down")),
                 _ = self.done.cancelled() => return None,
-                n = rx.recv_many(&mut batch, WRITE_BATCH) => {
+                n = inbox.recv_many(&mut batch, WRITE_BATCH) => {
                     if n == 0 {
                         return None;
                     }
@@ -283,6 +282,7 @@ impl Writer {
                     let (closer, shutdown) = (self.closer.clone(), self.shutdown.clone());
                     let written = async {
                         for item in batch.drain(..) {
+                            inbox.taken(&item);
                             self.write(sink, item).await?;
                         }
                         sink.flush().await
@@ -309,31 +309,40 @@ impl Writer {
     async fn write(&mut self, sink: &mut Sink, item: Outbound) -> Result<(), axum::Error> {
         match item {
             Outbound::Frame(frame) => sink.feed(frame).await,
-            Outbound::Event(event) => {
-                if let EventKind::Message(m) = &event.kind {
-                    if self.floors.get(&m.room).is_some_and(|floor| m.id <= *floor) {
-                        return Ok(());
-                    }
+            Outbound::Event(event) => self.write_event(sink, &event).await,
+            Outbound::Events(events) => {
+                for event in events.iter() {
+                    self.write_event(sink, event).await?;
                 }
-                let frame = match self.protocol {
-                    Protocol::Compat if compat::shows(&event.kind, self.user_id) => {
-                        event.frame(Protocol::Compat as usize, compat::encode)
-                    }
-                    Protocol::V1 if v1::shows(&event.kind, self.user_id) => {
-                        event.frame(Protocol::V1 as usize, v1::encode)
-                    }
-                    _ => None,
-                };
-                match frame {
-                    Some(text) => sink.feed(Message::Text(text)).await,
-                    None => Ok(()),
-                }
+                Ok(())
             }
             Outbound::Replay {
                 room,
                 room_id,
                 since,
             } => self.replay(sink, room, room_id, since).await,
+        }
+    }
+
+    /// Writes a shared event in this connection's format, if it shows here.
+    async fn write_event(&mut self, sink: &mut Sink, event: &Event) -> Result<(), axum::Error> {
+        if let EventKind::Message(m) = &event.kind {
+            if self.floors.get(&m.room).is_some_and(|floor| m.id <= *floor) {
+                return Ok(());
+            }
+        }
+        let frame = match self.protocol {
+            Protocol::Compat if compat::shows(&event.kind, self.user_id) => {
+                event.frame(Protocol::Compat as usize, compat::encode)
+            }
+            Protocol::V1 if v1::shows(&event.kind, self.user_id) => {
+                event.frame(Protocol::V1 as usize, v1::encode)
+            }
+            _ => None,
+        };
+        match frame {
+            Some(text) => sink.feed(Message::Text(text)).await,
+            None => Ok(()),
         }
     }
 
