@@ -4,6 +4,7 @@
 //! Queries are checked at run time, not with sqlx's compile-time macros: those
 //! cannot serve SQLite and PostgreSQL from one code base.
 
+mod batch;
 mod postgres;
 mod rows;
 mod sqlite;

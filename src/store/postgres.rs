@@ -4,12 +4,14 @@
 //! `id` are then assigned in commit order, which is the order every node
 //! delivers in.
 
+use super::batch::{Plan, tuples};
 use super::rows::{self, MESSAGE_COLUMNS, ROOM_COLUMNS, conflict_or};
 use super::{Appended, Credentials, NewMessage, Page, Store, StoreError};
 use crate::chat::model::{Room, StoredMessage, Timestamp, User};
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Row};
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -116,47 +118,75 @@ impl Store for PostgresStore {
     }
 
     async fn append(&self, batch: &[NewMessage]) -> Result<Vec<Appended>, StoreError> {
+        let mark = |n: usize| format!("${n}");
         let mut tx = self.pool.begin().await?;
+
+        // Lock the batch's rooms, in id order, and read their counters.
         let mut room_ids: Vec<i64> = batch.iter().map(|m| m.room_id).collect();
         room_ids.sort_unstable();
         room_ids.dedup();
-        sqlx::query("SELECT id FROM rooms WHERE id = ANY($1) ORDER BY id FOR UPDATE")
-            .bind(&room_ids)
-            .fetch_all(&mut *tx)
-            .await?;
-        let existing =
-            format!("SELECT {MESSAGE_COLUMNS} WHERE m.author_id = $1 AND m.client_id = $2");
-        let mut out = Vec::with_capacity(batch.len());
-        for msg in batch {
-            if msg.client_id.is_some() {
-                let found = sqlx::query(&existing)
-                    .bind(msg.author.id)
-                    .bind(&msg.client_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                if let Some(row) = found {
-                    out.push(Appended::Duplicate(rows::message(&row)?));
-                    continue;
+        let before: HashMap<i64, i64> = sqlx::query_as::<_, (i64, i64)>(
+            "SELECT id, last_seq FROM rooms WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+        )
+        .bind(&room_ids)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
+
+        let keyed: Vec<&NewMessage> = batch.iter().filter(|m| m.client_id.is_some()).collect();
+        let mut stored = HashMap::new();
+        if !keyed.is_empty() {
+            let sql = format!(
+                "SELECT {MESSAGE_COLUMNS} WHERE (m.author_id, m.client_id) IN (VALUES {})",
+                tuples(keyed.len(), 2, 1, mark)
+            );
+            let mut query = sqlx::query(&sql);
+            for m in &keyed {
+                query = query.bind(m.author.id).bind(m.client_id.as_deref());
+            }
+            for row in query.fetch_all(&mut *tx).await? {
+                let found = rows::message(&row)?;
+                if let Some(cid) = found.client_id.clone() {
+                    stored.insert((found.author.id, cid), found);
                 }
             }
-            let row = sqlx::query(
-                "WITH numbered AS (UPDATE rooms SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq) \
-                 INSERT INTO messages (room_id, seq, author_id, content, created_at, client_id) \
-                 SELECT $1, last_seq, $2, $3, $4, $5 FROM numbered RETURNING id, seq",
-            )
-            .bind(msg.room_id)
-            .bind(msg.author.id)
-            .bind(&msg.content)
-            .bind(msg.created_at.0)
-            .bind(&msg.client_id)
-            .fetch_one(&mut *tx)
-            .await?;
-            out.push(Appended::New(
-                msg.stored(row.try_get("id")?, row.try_get("seq")?),
-            ));
+        }
+
+        let plan = Plan::new(batch, stored, before.clone());
+        let inserts = plan.inserts(batch);
+        let mut ids = HashMap::new();
+        if !inserts.is_empty() {
+            let sql = format!(
+                "INSERT INTO messages (room_id, seq, author_id, content, created_at, client_id) \
+                 VALUES {} RETURNING id, room_id, seq",
+                tuples(inserts.len(), 6, 1, mark)
+            );
+            let mut query = sqlx::query_as::<_, (i64, i64, i64)>(&sql);
+            for (m, seq) in &inserts {
+                query = query
+                    .bind(m.room_id)
+                    .bind(seq)
+                    .bind(m.author.id)
+                    .bind(&m.content)
+                    .bind(m.created_at.0)
+                    .bind(&m.client_id);
+            }
+            for (id, room_id, seq) in query.fetch_all(&mut *tx).await? {
+                ids.insert((room_id, seq), id);
+            }
+        }
+        for (room_id, last) in &plan.last_seq {
+            if before.get(room_id) != Some(last) {
+                sqlx::query("UPDATE rooms SET last_seq = $1 WHERE id = $2")
+                    .bind(last)
+                    .bind(room_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
         }
         tx.commit().await?;
-        Ok(out)
+        Ok(plan.finish(batch, &ids)?)
     }
 
     async fn messages(&self, room_id: i64, page: Page) -> Result<Vec<StoredMessage>, StoreError> {

@@ -3,12 +3,14 @@
 //! committed transaction across a process crash (only a power cut can lose
 //! the last ones), which is the guarantee an acknowledgement gives.
 
+use super::batch::{Plan, tuples};
 use super::rows::{self, MESSAGE_COLUMNS, ROOM_COLUMNS, conflict_or};
 use super::{Appended, Credentials, NewMessage, Page, Store, StoreError};
 use crate::chat::model::{Room, StoredMessage, Timestamp, User};
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -124,44 +126,78 @@ impl Store for SqliteStore {
     /// SQLite has one writer at a time, so numbering inside the transaction
     /// is enough to make `seq` follow commit order.
     async fn append(&self, batch: &[NewMessage]) -> Result<Vec<Appended>, StoreError> {
+        let mark = |n: usize| format!("?{n}");
         let mut tx = self.pool.begin().await?;
-        let mut out = Vec::with_capacity(batch.len());
-        let existing =
-            format!("SELECT {MESSAGE_COLUMNS} WHERE m.author_id = ? AND m.client_id = ?");
-        for msg in batch {
-            if msg.client_id.is_some() {
-                let found = sqlx::query(&existing)
-                    .bind(msg.author.id)
-                    .bind(&msg.client_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                if let Some(row) = found {
-                    out.push(Appended::Duplicate(rows::message(&row)?));
-                    continue;
+
+        let keyed: Vec<&NewMessage> = batch.iter().filter(|m| m.client_id.is_some()).collect();
+        let mut stored = HashMap::new();
+        if !keyed.is_empty() {
+            let sql = format!(
+                "SELECT {MESSAGE_COLUMNS} WHERE (m.author_id, m.client_id) IN (VALUES {})",
+                tuples(keyed.len(), 2, 1, mark)
+            );
+            let mut query = sqlx::query(&sql);
+            for m in &keyed {
+                query = query.bind(m.author.id).bind(m.client_id.as_deref());
+            }
+            for row in query.fetch_all(&mut *tx).await? {
+                let found = rows::message(&row)?;
+                if let Some(cid) = found.client_id.clone() {
+                    stored.insert((found.author.id, cid), found);
                 }
             }
-            let seq: i64 = sqlx::query_scalar(
-                "UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
-            )
-            .bind(msg.room_id)
-            .fetch_one(&mut *tx)
-            .await?;
-            let id: i64 = sqlx::query_scalar(
+        }
+
+        let mut room_ids: Vec<i64> = batch.iter().map(|m| m.room_id).collect();
+        room_ids.sort_unstable();
+        room_ids.dedup();
+        let sql = format!(
+            "SELECT id, last_seq FROM rooms WHERE id IN ({})",
+            (1..=room_ids.len())
+                .map(mark)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut query = sqlx::query_as::<_, (i64, i64)>(&sql);
+        for id in &room_ids {
+            query = query.bind(id);
+        }
+        let before: HashMap<i64, i64> = query.fetch_all(&mut *tx).await?.into_iter().collect();
+
+        let plan = Plan::new(batch, stored, before.clone());
+        let inserts = plan.inserts(batch);
+        let mut ids = HashMap::new();
+        if !inserts.is_empty() {
+            let sql = format!(
                 "INSERT INTO messages (room_id, seq, author_id, content, created_at, client_id) \
-                 VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-            )
-            .bind(msg.room_id)
-            .bind(seq)
-            .bind(msg.author.id)
-            .bind(&msg.content)
-            .bind(msg.created_at.0)
-            .bind(&msg.client_id)
-            .fetch_one(&mut *tx)
-            .await?;
-            out.push(Appended::New(msg.stored(id, seq)));
+                 VALUES {} RETURNING id, room_id, seq",
+                tuples(inserts.len(), 6, 1, mark)
+            );
+            let mut query = sqlx::query_as::<_, (i64, i64, i64)>(&sql);
+            for (m, seq) in &inserts {
+                query = query
+                    .bind(m.room_id)
+                    .bind(seq)
+                    .bind(m.author.id)
+                    .bind(&m.content)
+                    .bind(m.created_at.0)
+                    .bind(&m.client_id);
+            }
+            for (id, room_id, seq) in query.fetch_all(&mut *tx).await? {
+                ids.insert((room_id, seq), id);
+            }
+        }
+        for (room_id, last) in &plan.last_seq {
+            if before.get(room_id) != Some(last) {
+                sqlx::query("UPDATE rooms SET last_seq = ?1 WHERE id = ?2")
+                    .bind(last)
+                    .bind(room_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
         }
         tx.commit().await?;
-        Ok(out)
+        Ok(plan.finish(batch, &ids)?)
     }
 
     async fn messages(&self, room_id: i64, page: Page) -> Result<Vec<StoredMessage>, StoreError> {
