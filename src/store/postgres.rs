@@ -5,7 +5,7 @@
 //! delivers in.
 
 use super::batch::{Plan, tuples};
-use super::rows::{self, MESSAGE_COLUMNS, ROOM_COLUMNS, conflict_or};
+use super::rows::{self, ROOM_COLUMNS, conflict_or};
 use super::{Appended, Credentials, NewMessage, Page, Store, StoreError};
 use crate::chat::model::{Room, StoredMessage, Timestamp, User};
 use async_trait::async_trait;
@@ -137,10 +137,7 @@ impl Store for PostgresStore {
         let keyed: Vec<&NewMessage> = batch.iter().filter(|m| m.client_id.is_some()).collect();
         let mut stored = HashMap::new();
         if !keyed.is_empty() {
-            let sql = format!(
-                "SELECT {MESSAGE_COLUMNS} WHERE (m.author_id, m.client_id) IN (VALUES {})",
-                tuples(keyed.len(), 2, 1, mark)
-            );
+            let sql = rows::resends_query(keyed.len(), mark);
             let mut query = sqlx::query(&sql);
             for m in &keyed {
                 query = query.bind(m.author.id).bind(m.client_id.as_deref());

@@ -3,10 +3,27 @@
 use crate::chat::model::{Room, StoredMessage, Timestamp, User};
 use sqlx::{ColumnIndex, Database, Decode, Row, Type};
 
-/// The columns every message query selects, in both dialects.
-pub const MESSAGE_COLUMNS: &str = "m.id, m.seq, m.room_id, r.name AS room, u.id AS author_id, u.username, \
-     m.content, m.created_at, m.client_id \
+/// The fields every message query selects, in both dialects.
+const MESSAGE_FIELDS: &str = "m.id, m.seq, m.room_id, r.name AS room, u.id AS author_id, \
+     u.username, m.content, m.created_at, m.client_id";
+
+/// The fields and the joins that give them.
+const MESSAGE_COLUMNS: &str = "m.id, m.seq, m.room_id, r.name AS room, u.id AS author_id, \
+     u.username, m.content, m.created_at, m.client_id \
      FROM messages m JOIN users u ON u.id = m.author_id JOIN rooms r ON r.id = m.room_id";
+
+/// Messages already stored under any of `n` (author id, client id) pairs.
+/// A join with the pairs, not `(a, b) IN (VALUES …)`: SQLite plans the
+/// latter as a scan of the whole table, the join as `n` index lookups.
+pub fn resends_query(n: usize, mark: fn(usize) -> String) -> String {
+    format!(
+        "WITH wanted(author_id, client_id) AS (VALUES {}) \
+         SELECT {MESSAGE_FIELDS} FROM wanted \
+         JOIN messages m ON m.author_id = wanted.author_id AND m.client_id = wanted.client_id \
+         JOIN users u ON u.id = m.author_id JOIN rooms r ON r.id = m.room_id",
+        super::batch::tuples(n, 2, 1, mark)
+    )
+}
 
 pub const ROOM_COLUMNS: &str = "id, name, topic, created_at, last_seq";
 
