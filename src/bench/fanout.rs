@@ -66,6 +66,10 @@ pub struct Outcome {
     pub lost: u64,
     pub duplicates: u64,
     pub out_of_order: u64,
+    /// Readers the server closed before the end (4000: too slow to keep up,
+    /// which counts their missing messages as lost here).
+    pub disconnected: u64,
+    pub close_codes: Vec<u16>,
     pub connect_s: f64,
     pub cpu: CpuUsed,
     pub server_rss_before: Option<u64>,
@@ -74,6 +78,8 @@ pub struct Outcome {
 
 struct Receiver {
     tracker: Tracker,
+    /// Set when the connection ended before the run did (close code, or 0).
+    cut_off: Option<u16>,
     latency: Histogram<u64>,
     in_window: u64,
     first_sender: usize,
@@ -208,6 +214,7 @@ pub async fn run(
     let mut latency = histogram();
     let (mut lost, mut duplicates, mut out_of_order, mut in_window, mut delivered) =
         (0, 0, 0, 0, 0);
+    let mut close_codes = Vec::new();
     for task in receivers {
         let rx = task.await.map_err(|e| BenchError::Setup(e.to_string()))?;
         let room_sent = &sent[rx.first_sender..rx.first_sender + plan.senders];
@@ -216,6 +223,7 @@ pub async fn run(
         out_of_order += rx.tracker.out_of_order;
         delivered += rx.tracker.received;
         in_window += rx.in_window;
+        close_codes.extend(rx.cut_off);
         latency
             .add(&rx.latency)
             .map_err(|e| BenchError::Setup(e.to_string()))?;
@@ -235,6 +243,8 @@ pub async fn run(
         lost,
         duplicates,
         out_of_order,
+        disconnected: close_codes.len() as u64,
+        close_codes: distinct(close_codes),
         connect_s,
         cpu,
         server_rss_before: rss_before,
@@ -251,6 +261,7 @@ async fn receive(
 ) -> Receiver {
     let mut rx = Receiver {
         tracker,
+        cut_off: None,
         latency: histogram(),
         in_window: 0,
         first_sender,
@@ -260,7 +271,17 @@ async fn receive(
             _ = shared.stop.cancelled() => break,
             frame = read.next() => frame,
         };
-        let Some(Ok(frame)) = frame else { break };
+        let frame = match frame {
+            Some(Ok(Message::Close(close))) => {
+                rx.cut_off = Some(close.map_or(0, |c| u16::from(c.code)));
+                break;
+            }
+            Some(Ok(frame)) => frame,
+            _ => {
+                rx.cut_off = Some(0);
+                break;
+            }
+        };
         let Message::Text(text) = frame else { continue };
         let (id, content) = match wire {
             Wire::V1 => match client::scan_v1(text.as_str()) {
@@ -333,4 +354,10 @@ async fn send(
         seq += 1;
     }
     (seq, lateness, write)
+}
+
+fn distinct(mut codes: Vec<u16>) -> Vec<u16> {
+    codes.sort_unstable();
+    codes.dedup();
+    codes
 }

@@ -187,12 +187,13 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
                     && outcome.duplicates == 0;
                 if !args.json {
                     eprintln!(
-                        "rate {rate:>8.1}/sender  offered {:>9.0}/s  delivered {:>9.0}/s  p50 {:>7.2} ms  p99 {:>8.2} ms  lost {}  {}",
+                        "rate {rate:>8.1}/sender  offered {:>9.0}/s  delivered {:>9.0}/s  p50 {:>7.2} ms  p99 {:>8.2} ms  lost {}  cut off {}  {}",
                         outcome.offered_deliveries_per_s,
                         outcome.deliveries_per_s,
                         outcome.latency.p50_ms,
                         outcome.latency.p99_ms,
                         outcome.lost,
+                        outcome.disconnected,
                         if ok { "ok" } else { "over" }
                     );
                 }

@@ -173,14 +173,19 @@ impl Store for PostgresStore {
                 ids.insert((room_id, seq), id);
             }
         }
-        for (room_id, last) in &plan.last_seq {
-            if before.get(room_id) != Some(last) {
-                sqlx::query("UPDATE rooms SET last_seq = $1 WHERE id = $2")
-                    .bind(last)
-                    .bind(room_id)
-                    .execute(&mut *tx)
-                    .await?;
+        let moved: Vec<(i64, i64)> = plan
+            .last_seq
+            .iter()
+            .filter(|(room, last)| before.get(*room) != Some(*last))
+            .map(|(room, last)| (*room, *last))
+            .collect();
+        if !moved.is_empty() {
+            let sql = rows::counters_update(moved.len(), mark);
+            let mut query = sqlx::query_as::<_, (i64,)>(&sql);
+            for (room, last) in &moved {
+                query = query.bind(room).bind(last);
             }
+            query.fetch_all(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(plan.finish(batch, &ids)?)

@@ -126,3 +126,13 @@ pub fn page_query(
         ),
     }
 }
+
+/// Sets the `last_seq` of `n` rooms in one statement (valid in both dialects).
+pub fn counters_update(n: usize, mark: fn(usize) -> String) -> String {
+    format!(
+        "WITH moved(id, seq) AS (VALUES {}) \
+         UPDATE rooms SET last_seq = (SELECT seq FROM moved WHERE moved.id = rooms.id) \
+         WHERE id IN (SELECT id FROM moved) RETURNING id",
+        super::batch::tuples(n, 2, 1, mark)
+    )
+}

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Reproduces docs/benchmarks.md: every figure there comes from this script.
+# Usage: bench/run.sh [scenario ...]   (default: all; results in bench/results/)
+# Each scenario starts a fresh release server (fresh data dir, --rate-limit 0,
+# since the bench's senders exceed a person's typing speed on purpose), runs
+# `palaver bench` against it from this same machine, and stops it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --quiet
+BIN=$PWD/target/release/palaver
+OUT=${OUT:-bench/results}
+REPEAT=${REPEAT:-3}
+mkdir -p "$OUT"
+
+start_server() {  # extra server flags...
+    DATA=$(mktemp -d)
+    PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    "$BIN" --port "$PORT" --data-dir "$DATA" --rate-limit 0 "$@" >"$DATA/server.log" 2>&1 &
+    SERVER=$!
+    for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+    URL="http://127.0.0.1:$PORT"
+}
+stop_server() { kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; rm -rf "$DATA"; }
+bench() { "$BIN" bench --url "$URL" --server-pid "$SERVER" --json "$@"; }
+
+run_ramp() {
+    for i in $(seq "$REPEAT"); do
+        start_server
+        bench ramp --rooms 4 --members 50 --senders 5 --rate 200 --factor 1.2 --max-steps 8 \
+            --warmup 1s --duration 5s --slo-ms 100 --plot "$OUT/ramp-$i.svg" >"$OUT/ramp-$i.json"
+        stop_server
+    done
+}
+run_fanout500() {
+    for i in $(seq "$REPEAT"); do
+        start_server
+        bench --users 200 fanout --rooms 4 --members 500 --senders 2 --rate 10 --warmup 2s --duration 10s >"$OUT/fanout500-$i.json"
+        stop_server
+    done
+}
+run_slow() {
+    for i in $(seq "$REPEAT"); do
+        for stalled in 0 1; do
+            start_server
+            bench --users 100 fanout --rooms 1 --members 500 --senders 5 --rate 20 --stalled "$stalled" \
+                --warmup 2s --duration 10s >"$OUT/slow-$stalled-$i.json"
+            stop_server
+        done
+    done
+}
+run_connections() {
+    start_server
+    bench --users 100 connections --count "${CONNECTIONS:-19500}" --members 1000 --idle 20s >"$OUT/connections.json"
+    stop_server
+}
+run_ingest() {
+    for i in $(seq "$REPEAT"); do
+        start_server
+        bench ingest --rooms 100 --rate "${INGEST_RATE:-400}" --warmup 2s --duration 8s >"$OUT/ingest-$i.json"
+        stop_server
+    done
+}
+run_resume() {
+    start_server
+    bench resume --missed 10000 --repeat 5 >"$OUT/resume.json"
+    stop_server
+}
+
+for scenario in "${@:-ramp fanout500 slow connections ingest resume}"; do
+    for s in $scenario; do
+        echo "== $s"
+        "run_$s"
+    done
+done
+echo "results in $OUT"
