@@ -35,7 +35,7 @@ pub enum Outbound {
 
 impl Outbound {
     /// How many frames this entry stands for, against the queue's bound.
-    fn weight(&self) -> usize {
+    pub fn weight(&self) -> usize {
         match self {
             Self::Events(events) => events.len(),
             _ => 1,
@@ -62,9 +62,9 @@ impl Inbox {
         self.rx.recv_many(buffer, limit).await
     }
 
-    /// Frees the entry's room in the queue as the writer takes it.
-    pub fn taken(&self, item: &Outbound) {
-        self.queued.fetch_sub(item.weight(), Ordering::AcqRel);
+    /// Frees `weight` frames of room once the writer has written them.
+    pub fn written(&self, weight: usize) {
+        self.queued.fetch_sub(weight, Ordering::AcqRel);
     }
 }
 

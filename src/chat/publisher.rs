@@ -14,10 +14,8 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-/// The most messages committed in one transaction. A commit reaches each
-/// member as one queue entry per room (`Outbound::Events`), so its size does
-/// not count against a reader's outbound queue.
-const BATCH_MAX: usize = 512;
+/// The most messages committed in one transaction (see `batch_limit`).
+const BATCH_MAX: usize = 2048;
 /// Messages waiting to be written; senders wait when it is full.
 const QUEUE: usize = 8192;
 
@@ -52,9 +50,13 @@ pub struct Publisher {
 impl Publisher {
     /// Starts the writer task. It ends once every `Publisher` is dropped and
     /// the queue is drained, so shutting down loses no accepted message.
-    pub fn start(store: Arc<dyn Store>, bus: Arc<dyn Bus>) -> (Self, JoinHandle<()>) {
+    pub fn start(
+        store: Arc<dyn Store>,
+        bus: Arc<dyn Bus>,
+        outbound_queue: usize,
+    ) -> (Self, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE);
-        let task = tokio::spawn(write_loop(rx, store, bus, BATCH_MAX));
+        let task = tokio::spawn(write_loop(rx, store, bus, batch_limit(outbound_queue)));
         (Self { tx }, task)
     }
 
@@ -70,48 +72,76 @@ impl Publisher {
     }
 }
 
+/// A commit reaches a member as one burst of frames, counted against its
+/// outbound queue. At most half a queue per commit means a reader that keeps
+/// up is never taken for a slow one because many messages came at once.
+fn batch_limit(outbound_queue: usize) -> usize {
+    (outbound_queue / 2).clamp(1, BATCH_MAX)
+}
+
+type Reply = oneshot::Sender<Result<Posted, PostError>>;
+
+/// Commits batches; a second task publishes and acknowledges them, so the
+/// next commit starts while the last one is being delivered. One channel
+/// between the two keeps the order.
 async fn write_loop(
     mut rx: mpsc::Receiver<PostRequest>,
     store: Arc<dyn Store>,
     bus: Arc<dyn Bus>,
     batch_max: usize,
 ) {
+    let (committed, to_finish) = mpsc::channel::<Vec<(Reply, Appended)>>(4);
+    let finisher = tokio::spawn(finish_loop(to_finish, bus));
     let mut batch = Vec::with_capacity(batch_max);
-    let mut messages = Vec::with_capacity(batch_max);
     while rx.recv_many(&mut batch, batch_max).await > 0 {
-        messages.clear();
-        messages.extend(batch.iter().map(|r: &PostRequest| r.message.clone()));
-        match store.append(&messages).await {
-            Ok(results) => finish(batch.drain(..).zip(results), bus.as_ref()).await,
+        let (messages, replies): (Vec<NewMessage>, Vec<Reply>) = batch
+            .drain(..)
+            .map(|r: PostRequest| (r.message, r.reply))
+            .unzip();
+        let done = match store.append(&messages).await {
+            Ok(results) => replies.into_iter().zip(results).collect(),
             Err(err) => {
                 // One bad message must not sink its neighbours: retry alone.
-                tracing::warn!(error = %err, size = batch.len(), "batch append failed; retrying one by one");
-                for request in batch.drain(..) {
-                    match store.append(std::slice::from_ref(&request.message)).await {
+                tracing::warn!(error = %err, size = messages.len(), "batch append failed; retrying one by one");
+                let mut done = Vec::new();
+                for (message, reply) in messages.iter().zip(replies) {
+                    match store.append(std::slice::from_ref(message)).await {
                         Ok(mut results) => match results.pop() {
-                            Some(result) => {
-                                finish(std::iter::once((request, result)), bus.as_ref()).await
-                            }
+                            Some(result) => done.push((reply, result)),
                             None => {
-                                let _ = request.reply.send(Err(PostError::ShuttingDown));
+                                let _ = reply.send(Err(PostError::ShuttingDown));
                             }
                         },
                         Err(err) => {
-                            tracing::error!(error = %err, room = %request.message.room, "message not stored");
-                            let _ = request.reply.send(Err(err.into()));
+                            tracing::error!(error = %err, room = %message.room, "message not stored");
+                            let _ = reply.send(Err(err.into()));
                         }
                     }
                 }
+                done
             }
+        };
+        if committed.send(done).await.is_err() {
+            break;
         }
+    }
+    drop(committed);
+    if let Err(err) = finisher.await {
+        tracing::error!(error = %err, "publishing task failed");
+    }
+}
+
+async fn finish_loop(mut rx: mpsc::Receiver<Vec<(Reply, Appended)>>, bus: Arc<dyn Bus>) {
+    while let Some(done) = rx.recv().await {
+        finish(done, bus.as_ref()).await;
     }
 }
 
 /// Publishes what is new, then acknowledges everything.
-async fn finish(done: impl Iterator<Item = (PostRequest, Appended)>, bus: &dyn Bus) {
+async fn finish(done: Vec<(Reply, Appended)>, bus: &dyn Bus) {
     let mut events = Vec::new();
-    let mut replies = Vec::new();
-    for (request, appended) in done {
+    let mut replies = Vec::with_capacity(done.len());
+    for (reply, appended) in done {
         let posted = match appended {
             Appended::New(message) => {
                 events.push(Arc::new(Event::new(EventKind::Message(message.clone()))));
@@ -125,7 +155,7 @@ async fn finish(done: impl Iterator<Item = (PostRequest, Appended)>, bus: &dyn B
                 duplicate: true,
             },
         };
-        replies.push((request.reply, posted));
+        replies.push((reply, posted));
     }
     if let Err(err) = bus.publish(events).await {
         // Stored but not delivered live: members still get it from history

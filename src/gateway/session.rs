@@ -282,8 +282,12 @@ impl Writer {
                     let (closer, shutdown) = (self.closer.clone(), self.shutdown.clone());
                     let written = async {
                         for item in batch.drain(..) {
-                            inbox.taken(&item);
+                            // Counted as queued until written: frames in the
+                            // writer's hand while the socket is stuck still
+                            // count against the bound.
+                            let weight = item.weight();
                             self.write(sink, item).await?;
+                            inbox.written(weight);
                         }
                         sink.flush().await
                     };
