@@ -135,7 +135,7 @@ pub async fn serve(config: Config) -> Result<Server, StartError> {
     } else {
         return Err(StartError::BusUrl(config.bus.clone()));
     };
-    let (publisher, writer) = Publisher::start(store.clone(), bus.clone(), config.outbound_queue);
+    let (publisher, writer) = Publisher::start(store.clone(), bus.clone());
     let cors = cors_layer(&config.cors_origins)?;
     let addr = SocketAddr::new(config.bind, config.port);
     let listener = tokio::net::TcpListener::bind(addr)

@@ -2,9 +2,9 @@
 //!
 //! Pushing never waits: a recipient that does not keep up must not slow the
 //! room. The bound counts frames (a batch of events counts as its length), so
-//! it bounds what a slow reader can pin in memory. Past it the connection is
-//! told to close with `CLOSE_SLOW_CONSUMER`; the client reconnects and
-//! resumes from its last id.
+//! it bounds what a slow reader can pin in memory: a reader that still has
+//! more than the bound unwritten when more arrives is told to close with
+//! `CLOSE_SLOW_CONSUMER`; the client reconnects and resumes from its last id.
 
 use super::event::Event;
 use axum::extract::ws::Message;
@@ -120,8 +120,9 @@ impl Outbox {
     pub fn push(&self, item: Outbound) -> bool {
         let weight = item.weight();
         let before = self.queued.fetch_add(weight, Ordering::AcqRel);
-        // A single entry over the limit still goes into an empty queue.
-        let over = before > 0 && before + weight > self.limit;
+        // Too slow: still more than `limit` frames unwritten when more come.
+        // (So a queue holds at most `limit` plus one commit's burst.)
+        let over = before >= self.limit;
         if !over && self.tx.try_send(item).is_ok() {
             return true;
         }

@@ -14,7 +14,8 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-/// The most messages committed in one transaction (see `batch_limit`).
+/// The most messages committed in one transaction. Under load batches grow
+/// towards it by themselves: what arrives during a commit goes in the next.
 const BATCH_MAX: usize = 2048;
 /// Messages waiting to be written; senders wait when it is full.
 const QUEUE: usize = 8192;
@@ -50,13 +51,9 @@ pub struct Publisher {
 impl Publisher {
     /// Starts the writer task. It ends once every `Publisher` is dropped and
     /// the queue is drained, so shutting down loses no accepted message.
-    pub fn start(
-        store: Arc<dyn Store>,
-        bus: Arc<dyn Bus>,
-        outbound_queue: usize,
-    ) -> (Self, JoinHandle<()>) {
+    pub fn start(store: Arc<dyn Store>, bus: Arc<dyn Bus>) -> (Self, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE);
-        let task = tokio::spawn(write_loop(rx, store, bus, batch_limit(outbound_queue)));
+        let task = tokio::spawn(write_loop(rx, store, bus, BATCH_MAX));
         (Self { tx }, task)
     }
 
@@ -70,13 +67,6 @@ impl Publisher {
             .map_err(|_| PostError::ShuttingDown)?;
         Ok(rx)
     }
-}
-
-/// A commit reaches a member as one burst of frames, counted against its
-/// outbound queue. At most half a queue per commit means a reader that keeps
-/// up is never taken for a slow one because many messages came at once.
-fn batch_limit(outbound_queue: usize) -> usize {
-    (outbound_queue / 2).clamp(1, BATCH_MAX)
 }
 
 type Reply = oneshot::Sender<Result<Posted, PostError>>;

@@ -108,6 +108,88 @@ pub fn tuples(rows: usize, cols: usize, first: usize, mark: fn(usize) -> String)
         .join(", ")
 }
 
+/// The body of `Store::append`, the same for both backends but for the
+/// dialect: `$mark` writes placeholders, `$counters` is the query that reads
+/// (and, on PostgreSQL, locks) the batch's rooms. A macro, because the bounds
+/// sqlx needs for "any database" would be longer than the code.
+macro_rules! append_batch {
+    ($tx:ident, $batch:expr, $mark:expr, $counters:expr) => {{
+        let (batch, mark) = ($batch, $mark);
+        let mut room_ids: Vec<i64> = batch.iter().map(|m| m.room_id).collect();
+        room_ids.sort_unstable();
+        room_ids.dedup();
+        let sql = $counters(room_ids.len());
+        let mut query = sqlx::query_as::<_, (i64, i64)>(&sql);
+        for id in &room_ids {
+            query = query.bind(id);
+        }
+        let before: std::collections::HashMap<i64, i64> =
+            query.fetch_all(&mut *$tx).await?.into_iter().collect();
+
+        let keyed: Vec<&NewMessage> = batch.iter().filter(|m| m.client_id.is_some()).collect();
+        let mut stored = std::collections::HashMap::new();
+        if !keyed.is_empty() {
+            let sql = rows::resends_query(keyed.len(), mark);
+            let mut query = sqlx::query(&sql);
+            for m in &keyed {
+                query = query.bind(m.author.id).bind(m.client_id.as_deref());
+            }
+            for row in query.fetch_all(&mut *$tx).await? {
+                let found = rows::message(&row)?;
+                if let Some(cid) = found.client_id.clone() {
+                    stored.insert((found.author.id, cid), found);
+                }
+            }
+        }
+
+        let plan = $crate::store::batch::Plan::new(batch, stored, before.clone());
+        let inserts = plan.inserts(batch);
+        let mut ids = std::collections::HashMap::new();
+        if !inserts.is_empty() {
+            let sql = format!(
+                "INSERT INTO messages (room_id, seq, author_id, content, created_at, client_id) \
+                 VALUES {} RETURNING id, room_id, seq",
+                $crate::store::batch::tuples(inserts.len(), 6, 1, mark)
+            );
+            let mut query = sqlx::query_as::<_, (i64, i64, i64)>(&sql);
+            for (m, seq) in &inserts {
+                query = query
+                    .bind(m.room_id)
+                    .bind(seq)
+                    .bind(m.author.id)
+                    .bind(&m.content)
+                    .bind(m.created_at.0)
+                    .bind(&m.client_id);
+            }
+            for (id, room_id, seq) in query.fetch_all(&mut *$tx).await? {
+                ids.insert((room_id, seq), id);
+            }
+        }
+        let moved: Vec<(i64, i64)> = plan
+            .last_seq
+            .iter()
+            .filter(|(room, last)| before.get(*room) != Some(*last))
+            .map(|(room, last)| (*room, *last))
+            .collect();
+        if !moved.is_empty() {
+            let sql = rows::counters_update(moved.len(), mark);
+            let mut query = sqlx::query_as::<_, (i64,)>(&sql);
+            for (room, last) in &moved {
+                query = query.bind(room).bind(last);
+            }
+            query.fetch_all(&mut *$tx).await?;
+        }
+        plan.finish(batch, &ids)?
+    }};
+}
+
+pub(crate) use append_batch;
+
+/// `mark(1), mark(2), … mark(n)`, comma-separated.
+pub fn list(n: usize, mark: fn(usize) -> String) -> String {
+    (1..=n).map(mark).collect::<Vec<_>>().join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

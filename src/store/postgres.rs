@@ -4,14 +4,13 @@
 //! `id` are then assigned in commit order, which is the order every node
 //! delivers in.
 
-use super::batch::{Plan, tuples};
+use super::batch::{append_batch, list};
 use super::rows::{self, ROOM_COLUMNS, conflict_or};
 use super::{Appended, Credentials, NewMessage, Page, Store, StoreError};
 use crate::chat::model::{Room, StoredMessage, Timestamp, User};
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Row};
-use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -120,75 +119,13 @@ impl Store for PostgresStore {
     async fn append(&self, batch: &[NewMessage]) -> Result<Vec<Appended>, StoreError> {
         let mark = |n: usize| format!("${n}");
         let mut tx = self.pool.begin().await?;
-
-        // Lock the batch's rooms, in id order, and read their counters.
-        let mut room_ids: Vec<i64> = batch.iter().map(|m| m.room_id).collect();
-        room_ids.sort_unstable();
-        room_ids.dedup();
-        let before: HashMap<i64, i64> = sqlx::query_as::<_, (i64, i64)>(
-            "SELECT id, last_seq FROM rooms WHERE id = ANY($1) ORDER BY id FOR UPDATE",
-        )
-        .bind(&room_ids)
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .collect();
-
-        let keyed: Vec<&NewMessage> = batch.iter().filter(|m| m.client_id.is_some()).collect();
-        let mut stored = HashMap::new();
-        if !keyed.is_empty() {
-            let sql = rows::resends_query(keyed.len(), mark);
-            let mut query = sqlx::query(&sql);
-            for m in &keyed {
-                query = query.bind(m.author.id).bind(m.client_id.as_deref());
-            }
-            for row in query.fetch_all(&mut *tx).await? {
-                let found = rows::message(&row)?;
-                if let Some(cid) = found.client_id.clone() {
-                    stored.insert((found.author.id, cid), found);
-                }
-            }
-        }
-
-        let plan = Plan::new(batch, stored, before.clone());
-        let inserts = plan.inserts(batch);
-        let mut ids = HashMap::new();
-        if !inserts.is_empty() {
-            let sql = format!(
-                "INSERT INTO messages (room_id, seq, author_id, content, created_at, client_id) \
-                 VALUES {} RETURNING id, room_id, seq",
-                tuples(inserts.len(), 6, 1, mark)
-            );
-            let mut query = sqlx::query_as::<_, (i64, i64, i64)>(&sql);
-            for (m, seq) in &inserts {
-                query = query
-                    .bind(m.room_id)
-                    .bind(seq)
-                    .bind(m.author.id)
-                    .bind(&m.content)
-                    .bind(m.created_at.0)
-                    .bind(&m.client_id);
-            }
-            for (id, room_id, seq) in query.fetch_all(&mut *tx).await? {
-                ids.insert((room_id, seq), id);
-            }
-        }
-        let moved: Vec<(i64, i64)> = plan
-            .last_seq
-            .iter()
-            .filter(|(room, last)| before.get(*room) != Some(*last))
-            .map(|(room, last)| (*room, *last))
-            .collect();
-        if !moved.is_empty() {
-            let sql = rows::counters_update(moved.len(), mark);
-            let mut query = sqlx::query_as::<_, (i64,)>(&sql);
-            for (room, last) in &moved {
-                query = query.bind(room).bind(last);
-            }
-            query.fetch_all(&mut *tx).await?;
-        }
+        // Locking the rooms, in id order, serialises writers per room.
+        let appended = append_batch!(tx, batch, mark, |rooms| format!(
+            "SELECT id, last_seq FROM rooms WHERE id IN ({}) ORDER BY id FOR UPDATE",
+            list(rooms, mark)
+        ));
         tx.commit().await?;
-        Ok(plan.finish(batch, &ids)?)
+        Ok(appended)
     }
 
     async fn messages(&self, room_id: i64, page: Page) -> Result<Vec<StoredMessage>, StoreError> {
