@@ -7,6 +7,7 @@ use super::report::{CpuMark, CpuUsed, rss_bytes};
 use futures_util::StreamExt;
 use serde::Serialize;
 use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
@@ -23,6 +24,10 @@ pub struct Outcome {
     pub idle_cpu: CpuUsed,
 }
 
+fn idle_room(n: usize, members_per_room: usize) -> String {
+    format!("bench-idle-{}", n / members_per_room.max(1))
+}
+
 pub async fn run(
     nodes: &[Node],
     tokens: &[String],
@@ -32,6 +37,10 @@ pub async fn run(
     wire: Wire,
     server_pid: Option<u32>,
 ) -> Result<Outcome, BenchError> {
+    let rooms: Vec<String> = (0..count.div_ceil(members_per_room.max(1)))
+        .map(|r| idle_room(r * members_per_room.max(1), members_per_room))
+        .collect();
+    client::ensure_rooms(&nodes[0], &tokens[0], &rooms).await?;
     let rss_before = server_pid.and_then(rss_bytes);
     let started = Instant::now();
     let mut sockets: Vec<Socket> = Vec::with_capacity(count);
@@ -43,11 +52,13 @@ pub async fn run(
         for n in wave {
             let node = nodes[n % nodes.len()].clone();
             let token = tokens[n % tokens.len()].clone();
-            let path = format!("/ws/bench-idle-{}", n / members_per_room.max(1));
+            let path = format!("/ws/{}", idle_room(n, members_per_room));
             pending.push(tokio::spawn(async move {
                 let mut ws = client::connect(&node, &path, &token, wire, n as u32).await?;
+                // The welcome (join line or `subscribed`) proves the socket is
+                // in its room; anything else (a close frame) is a failure.
                 match tokio::time::timeout(Duration::from_secs(30), ws.next()).await {
-                    Ok(Some(Ok(_))) => Ok(ws),
+                    Ok(Some(Ok(Message::Text(_)))) => Ok(ws),
                     other => Err(BenchError::Connect(format!("no welcome: {other:?}"))),
                 }
             }));

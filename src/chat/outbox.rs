@@ -23,14 +23,18 @@ pub enum Outbound {
     /// entry and one wake-up for the lot.
     Events(Arc<[Arc<Event>]>),
     /// A frame for this connection alone (ack, error, pong, ...).
-    Frame(Message),
+    Frame(Box<Message>),
     /// Replay the room's stored messages after `since`, then go on live
     /// (see `gateway::session` for why the writer does it).
-    Replay {
-        room: String,
-        room_id: i64,
-        since: i64,
-    },
+    Replay(Box<Replay>),
+}
+
+/// Rare entries are boxed: every connection's queue allocates its slots up
+/// front, so the enum's size is paid per connection.
+pub struct Replay {
+    pub room: String,
+    pub room_id: i64,
+    pub since: i64,
 }
 
 impl Outbound {

@@ -23,9 +23,10 @@ use serde::Deserialize;
 /// Per-connection buffers. Tungstenite's defaults (128 KiB read buffer, an
 /// unbounded write buffer, 64 MiB messages) suit one big connection, not
 /// thousands of small ones. Frames are gathered up to `WRITE_BUFFER` bytes
-/// and written with one syscall; idle connections keep their buffers small.
-const READ_BUFFER: usize = 4 * 1024;
-const WRITE_BUFFER: usize = 8 * 1024;
+/// and written with one syscall. Both stay small: they are per connection,
+/// and connections are many.
+const READ_BUFFER: usize = 1024;
+const WRITE_BUFFER: usize = 4 * 1024;
 
 /// The subprotocol a client offers to speak palaver's JSON protocol.
 pub const V1_SUBPROTOCOL: &str = "palaver.v1";

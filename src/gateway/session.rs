@@ -17,7 +17,7 @@ use crate::app::AppState;
 use crate::chat::event::{ConnId, Event, EventKind};
 use crate::chat::hub::Member;
 use crate::chat::model::{Room, User};
-use crate::chat::outbox::{Closer, Inbox, Outbound, Outbox};
+use crate::chat::outbox::{Closer, Inbox, Outbound, Outbox, Replay};
 use crate::store::{Page, Store};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::future::BoxFuture;
@@ -84,7 +84,7 @@ impl Session {
     }
 
     pub fn send(&self, frame: Message) {
-        self.outbox.push(Outbound::Frame(frame));
+        self.outbox.push(Outbound::Frame(Box::new(frame)));
     }
 }
 
@@ -312,7 +312,7 @@ impl Writer {
 
     async fn write(&mut self, sink: &mut Sink, item: Outbound) -> Result<(), axum::Error> {
         match item {
-            Outbound::Frame(frame) => sink.feed(frame).await,
+            Outbound::Frame(frame) => sink.feed(*frame).await,
             Outbound::Event(event) => self.write_event(sink, &event).await,
             Outbound::Events(events) => {
                 for event in events.iter() {
@@ -320,11 +320,14 @@ impl Writer {
                 }
                 Ok(())
             }
-            Outbound::Replay {
-                room,
-                room_id,
-                since,
-            } => self.replay(sink, room, room_id, since).await,
+            Outbound::Replay(replay) => {
+                let Replay {
+                    room,
+                    room_id,
+                    since,
+                } = *replay;
+                self.replay(sink, room, room_id, since).await
+            }
         }
     }
 

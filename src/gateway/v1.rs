@@ -6,7 +6,7 @@ use super::close::POLICY_VIOLATION;
 use super::session::Session;
 use crate::chat::event::EventKind;
 use crate::chat::model::{Room, RoomName, StoredMessage};
-use crate::chat::outbox::Outbound;
+use crate::chat::outbox::{Outbound, Replay};
 use crate::chat::publisher::PostError;
 use axum::extract::ws::{Message, Utf8Bytes};
 use serde::{Deserialize, Serialize};
@@ -191,10 +191,12 @@ async fn subscribe_to(
     since: Option<i64>,
     reference: Option<Value>,
 ) {
-    let replay = since.map(|since| Outbound::Replay {
-        room: room.name.clone(),
-        room_id: room.id,
-        since,
+    let replay = since.map(|since| {
+        Outbound::Replay(Box::new(Replay {
+            room: room.name.clone(),
+            room_id: room.id,
+            since,
+        }))
     });
     let name = room.name.clone();
     if session.rooms.contains_key(&name) {
@@ -209,11 +211,11 @@ async fn subscribe_to(
     session.state.chat.refresh_remote_presence(&name).await;
     session
         .join(room, move |presence| {
-            let mut greeting = vec![Outbound::Frame(subscribed(
+            let mut greeting = vec![Outbound::Frame(Box::new(subscribed(
                 reference.as_ref(),
                 &name,
                 presence,
-            ))];
+            )))];
             greeting.extend(replay);
             greeting
         })
