@@ -110,6 +110,12 @@ impl Server {
     }
 }
 
+/// Raises the soft open-file limit to the hard one and returns it: every
+/// socket is a file, and the soft default (often 1,024) is far too low.
+pub fn raise_file_limit() -> u64 {
+    rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024)
+}
+
 /// Starts palaver with `config` and returns once it is listening.
 pub async fn serve(config: Config) -> Result<Server, StartError> {
     std::fs::create_dir_all(&config.data_dir)

@@ -63,7 +63,7 @@ async fn run() -> anyhow::Result<()> {
         }
     };
     // Each socket is a file: let the server hold as many as the hard limit allows.
-    palaver::bench::raise_file_limit();
+    palaver::app::raise_file_limit();
     config.jwt_secret =
         std::env::var_os("PALAVER_JWT_SECRET").map(|s| Secret::new(s.into_encoded_bytes()));
 

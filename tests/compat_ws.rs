@@ -7,6 +7,8 @@ use common::*;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -207,17 +209,22 @@ async fn a_client_that_never_reads_does_not_hold_up_the_room() {
     while next_text(&mut q1).await != "User 'quick2' joined room 'general'." {}
     next_text(&mut q2).await;
 
-    // 3000 messages of 8 KiB: far more than the sleeper's queue and the
-    // kernel's socket buffers hold. The two readers read while quick1 sends.
+    // 4000 messages of 8 KiB: far more than the sleeper's queue and the
+    // kernel's socket buffers hold. The two readers read while quick1 sends;
+    // quick1 keeps at most 200 messages ahead of the slower reader, so the
+    // readers are never the slow ones, whatever the machine's speed.
+    const TOTAL: usize = 4000;
     let payload = "z".repeat(8000);
     let started = std::time::Instant::now();
     let (mut q1_write, q1_read) = q1.split();
+    let progress: Vec<Arc<AtomicUsize>> = (0..2).map(|_| Arc::new(AtomicUsize::new(0))).collect();
     let readers: Vec<_> = [q1_read, q2.split().1]
         .into_iter()
-        .map(|mut read| {
+        .zip(progress.clone())
+        .map(|(mut read, progress)| {
             tokio::spawn(async move {
                 let mut seen = 0;
-                while seen < 3000 {
+                while seen < TOTAL {
                     let frame = tokio::time::timeout(PATIENCE, read.next()).await;
                     let Ok(Some(Ok(Message::Text(text)))) = frame else {
                         panic!("reader stopped after {seen}: {frame:?}");
@@ -226,12 +233,22 @@ async fn a_client_that_never_reads_does_not_hold_up_the_room() {
                         let n: usize = rest.split(' ').next().unwrap().parse().unwrap();
                         assert_eq!(n, seen, "in order");
                         seen += 1;
+                        progress.store(seen, Ordering::Relaxed);
                     }
                 }
             })
         })
         .collect();
-    for i in 0..3000 {
+    for i in 0..TOTAL {
+        while i > 200
+            + progress
+                .iter()
+                .map(|p| p.load(Ordering::Relaxed))
+                .min()
+                .unwrap_or(0)
+        {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
         q1_write
             .send(Message::Text(format!("{i} {payload}").into()))
             .await
@@ -254,12 +271,14 @@ async fn a_client_that_never_reads_does_not_hold_up_the_room() {
     .await
     .expect("sleeper closed");
     assert_eq!(close, Some(4000));
-    eprintln!("3000 messages to two readers past a stalled one in {elapsed:?}");
+    eprintln!("{TOTAL} messages to two readers past a stalled one in {elapsed:?}");
 }
 
 #[tokio::test]
 async fn fifty_clients_twenty_messages_each_all_see_one_order() {
-    let s = spawn().await;
+    // 1,050 frames reach every client in a burst; this test is about order,
+    // so the queue bound (a slow-consumer matter) is set well above that.
+    let s = spawn_with(|c| c.outbound_queue = 8192).await;
     let mut tokens = Vec::new();
     for i in 0..50 {
         tokens.push(s.user(&format!("user{i:02}")).await);

@@ -125,13 +125,8 @@ enum Mode {
     },
 }
 
-/// Lets both processes hold as many sockets as the hard limit allows.
-pub fn raise_file_limit() -> u64 {
-    rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024)
-}
-
 pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
-    let file_limit = raise_file_limit();
+    let file_limit = crate::app::raise_file_limit();
     let mut nodes = Vec::new();
     for url in &args.urls {
         nodes.push(Node::parse(url).await?);
