@@ -34,6 +34,10 @@ for port in "$P1" "$P2"; do
         --bus "$REDIS_URL" --cluster "nginx-check-$$" --rate-limit 0 >"$WORK/node-$port.log" 2>&1 &
     pids+=($!)
 done
+for port in "$P1" "$P2"; do
+    for _ in $(seq 150); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
+    curl -sf "http://127.0.0.1:$port/healthz" >/dev/null || { echo "node on $port did not start" >&2; cat "$WORK/node-$port.log" >&2; exit 1; }
+done
 sed -e "s/127.0.0.1:8001/127.0.0.1:$P1/; s/127.0.0.1:8002/127.0.0.1:$P2/; s/127.0.0.1:8080/127.0.0.1:$PN/" \
     deploy/nginx.conf >"$WORK/nginx.conf"
 cat >>"$WORK/nginx.conf" <<CONF

@@ -75,10 +75,11 @@ pub async fn accounts(node: &Node, prefix: &str, count: usize) -> Result<Vec<Str
                     .send()
                     .await
                     .map_err(|e| BenchError::Setup(format!("login {name}: {e}")))?;
+                let status = response.status();
                 let body: Value = response
                     .json()
                     .await
-                    .map_err(|e| BenchError::Setup(format!("login {name}: {e}")))?;
+                    .map_err(|e| BenchError::Setup(format!("login {name}: HTTP {status}: {e}")))?;
                 let token = body["access_token"]
                     .as_str()
                     .ok_or_else(|| BenchError::Setup(format!("login {name}: {body}")))?;
