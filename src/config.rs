@@ -10,7 +10,7 @@ use std::time::Duration;
 pub const DEFAULT_PORT: u16 = 8000;
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 64 * 1024;
 pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024;
-pub const DEFAULT_OUTBOUND_QUEUE: usize = 1024;
+pub const DEFAULT_OUTBOUND_QUEUE: usize = 4096;
 pub const DEFAULT_HISTORY_LIMIT: i64 = 1000;
 pub const DEFAULT_RATE_LIMIT: u32 = 20;
 

@@ -196,7 +196,8 @@ async fn a_message_of_exactly_the_limit_is_accepted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_never_reads_does_not_hold_up_the_room() {
-    let s = spawn().await;
+    // A small queue, so that the sleeper overflows it well within the run.
+    let s = spawn_with(|c| c.outbound_queue = 1024).await;
     let (t1, t2, t3) = (
         s.user("quick1").await,
         s.user("quick2").await,

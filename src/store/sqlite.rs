@@ -42,12 +42,36 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await?;
         MIGRATOR.run(&pool).await?;
+        // The writer never checkpoints: SQLite would do it inside a commit,
+        // and its fsync would stall every message behind it. A background
+        // PASSIVE checkpoint on a reader connection runs beside the writer.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
-            .connect_with(options)
+            .connect_with(options.pragma("wal_autocheckpoint", "0"))
             .await?;
+        tokio::spawn(checkpoint_loop(pool.clone()));
         Ok(Self { pool, writer })
+    }
+}
+
+/// How often the WAL is copied back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// Keeps the WAL short; ends when the pool is closed.
+async fn checkpoint_loop(pool: SqlitePool) {
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    loop {
+        tick.tick().await;
+        if pool.is_closed() {
+            return;
+        }
+        if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            tracing::debug!(error = %err, "checkpoint skipped");
+        }
     }
 }
 
