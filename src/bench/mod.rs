@@ -197,6 +197,8 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
                     deliveries_per_s: outcome.deliveries_per_s,
                     latency: outcome.latency,
                     lost: outcome.lost,
+                    disconnected: outcome.disconnected,
+                    close_codes: outcome.close_codes.clone(),
                 });
                 if !ok {
                     break;

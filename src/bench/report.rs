@@ -101,6 +101,10 @@ pub struct RampPoint {
     pub deliveries_per_s: f64,
     pub latency: Latency,
     pub lost: u64,
+    /// Readers the server closed during the step, and with which codes:
+    /// tells "cut off as too slow" (4000) from loss.
+    pub disconnected: u64,
+    pub close_codes: Vec<u16>,
 }
 
 /// An SVG line chart of latency percentiles against offered load.
