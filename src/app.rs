@@ -116,6 +116,23 @@ pub fn raise_file_limit() -> u64 {
     rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024)
 }
 
+/// Connections the kernel may hold for us before we accept them. The
+/// standard library's 128 drops SYNs (each a one-second client retry) as soon
+/// as a few hundred clients connect at once, e.g. all of them reconnecting
+/// after a restart; the kernel caps this at `net.core.somaxconn`.
+const LISTEN_BACKLOG: u32 = 4096;
+
+fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    // A restarted server must not wait out the old one's TIME_WAIT sockets.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 /// Starts palaver with `config` and returns once it is listening.
 pub async fn serve(config: Config) -> Result<Server, StartError> {
     std::fs::create_dir_all(&config.data_dir)
@@ -125,7 +142,7 @@ pub async fn serve(config: Config) -> Result<Server, StartError> {
     let tokens = Tokens::new(&secret, config.token_ttl);
 
     let shutdown = CancellationToken::new();
-    let hub = Arc::new(Hub::default());
+    let hub = Arc::new(Hub::new(config.presence_tick));
     let bus: Arc<dyn Bus> = if config.bus == "local" {
         Arc::new(LocalBus::new(hub.clone()))
     } else if config.bus.starts_with("redis://") || config.bus.starts_with("rediss://") {
@@ -144,9 +161,7 @@ pub async fn serve(config: Config) -> Result<Server, StartError> {
     let (publisher, writer) = Publisher::start(store.clone(), bus.clone());
     let cors = cors_layer(&config.cors_origins)?;
     let addr = SocketAddr::new(config.bind, config.port);
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| StartError::Bind(addr, e))?;
+    let listener = listen(addr).map_err(|e| StartError::Bind(addr, e))?;
     let addr = listener
         .local_addr()
         .map_err(|e| StartError::Bind(addr, e))?;

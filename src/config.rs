@@ -62,6 +62,11 @@ pub struct Config {
     /// How often the server pings each WebSocket; a peer silent for two intervals is dropped.
     #[arg(long, env = "PALAVER_PING_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration)]
     pub ping_interval: Duration,
+    /// How long a join or leave may wait to be told to its room together
+    /// with others: a filling room costs one batch per member per tick, not
+    /// one frame per member per join.
+    #[arg(long, env = "PALAVER_PRESENCE_TICK", default_value = "100ms", value_parser = humantime::parse_duration)]
+    pub presence_tick: Duration,
     /// Most messages one history request may ask for.
     #[arg(long, env = "PALAVER_HISTORY_LIMIT", default_value_t = DEFAULT_HISTORY_LIMIT)]
     pub history_limit: i64,
@@ -97,6 +102,7 @@ impl Config {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             outbound_queue: DEFAULT_OUTBOUND_QUEUE,
             ping_interval: Duration::from_secs(30),
+            presence_tick: Duration::from_millis(100),
             history_limit: DEFAULT_HISTORY_LIMIT,
             rate_limit: DEFAULT_RATE_LIMIT,
             jwt_secret: None,

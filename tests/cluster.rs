@@ -174,13 +174,11 @@ async fn presence_is_the_union_of_the_nodes() {
         "B's snapshot includes A's user"
     );
     // A hears of B's user (at the next presence poll).
-    let joined = next_of(&mut on_a, "joined").await;
-    assert_eq!(joined["user"], "on-node-b");
+    assert_eq!(next_presence_of(&mut on_a, "on-node-b").await, "joined");
     assert_eq!(online(&a, "general").await, ["on-node-a", "on-node-b"]);
     assert_eq!(online(&b, "general").await, ["on-node-a", "on-node-b"]);
     drop(on_b);
-    let left = next_of(&mut on_a, "left").await;
-    assert_eq!(left["user"], "on-node-b");
+    assert_eq!(next_presence_of(&mut on_a, "on-node-b").await, "left");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -241,14 +239,17 @@ async fn a_killed_node_drops_out_of_presence_within_its_ttl() {
         next_text(&mut doomed).await,
         "User 'doomed' joined room 'general'."
     );
-    assert_eq!(next_of(&mut watcher, "joined").await["user"], "doomed");
+    assert_eq!(next_presence_of(&mut watcher, "doomed").await, "joined");
 
     child.start_kill().unwrap();
     let killed = Instant::now();
-    let left = tokio::time::timeout(Duration::from_secs(15), next_of(&mut watcher, "left"))
-        .await
-        .expect("the dead node's user leaves");
-    assert_eq!(left["user"], "doomed");
+    let left = tokio::time::timeout(
+        Duration::from_secs(15),
+        next_presence_of(&mut watcher, "doomed"),
+    )
+    .await
+    .expect("the dead node's user leaves");
+    assert_eq!(left, "left");
     let took = killed.elapsed();
     eprintln!("presence expiry after SIGKILL with node TTL 3 s: {took:?}");
     assert!(took <= Duration::from_secs(3 + 2), "{took:?}");

@@ -276,10 +276,7 @@ async fn presence_is_per_user_not_per_tab() {
     let mut tab1 = s.v1("/ws/general", &jo).await;
     let sub = next_of(&mut tab1, "subscribed").await;
     assert_eq!(sub["presence"], json!(["joe", "kai"]));
-    assert_eq!(
-        next_json(&mut watch).await,
-        json!({"type": "joined", "room": "general", "user": "joe"})
-    );
+    assert_eq!(next_presence_of(&mut watch, "joe").await, "joined");
 
     let mut tab2 = s.v1("/ws/general", &jo).await;
     next_of(&mut tab2, "subscribed").await;
@@ -309,11 +306,11 @@ async fn typing_reaches_the_others_and_is_never_stored() {
     next_of(&mut lea, "subscribed").await;
     let mut max = s.v1("/ws/general", &b).await;
     next_of(&mut max, "subscribed").await;
-    next_of(&mut lea, "joined").await;
+    assert_eq!(next_presence_of(&mut lea, "max").await, "joined");
 
     send_json(&mut lea, json!({"type": "typing", "room": "general"})).await;
     assert_eq!(
-        next_json(&mut max).await,
+        next_of(&mut max, "typing").await,
         json!({"type": "typing", "room": "general", "user": "lea"})
     );
     assert_silent(&mut lea, Duration::from_millis(300)).await;

@@ -728,6 +728,29 @@ function onPresence(frame) {
   renderRooms();
 }
 
+// Several users came or went within one presence tick: a summary shared by
+// the whole room, so it may name us or users we already knew about.
+function onRoster(frame) {
+  const view = S.views.get(frame.room);
+  if (!view) return;
+  const came = (frame.joined || []).filter((u) => !view.online.has(u) && !isMe(u));
+  const went = (frame.left || []).filter((u) => view.online.has(u) && !isMe(u));
+  for (const u of frame.joined || []) view.online.add(u);
+  for (const u of went) {
+    view.online.delete(u);
+    clearTyping(view, u);
+  }
+  if (came.length) addNotice(view, `${summarizeNames(came)} joined the room`);
+  if (went.length) addNotice(view, `${summarizeNames(went)} left the room`);
+  if (S.current === view.name) renderOnline();
+  renderRooms();
+}
+
+function summarizeNames(names) {
+  if (names.length <= 3) return names.join(', ');
+  return `${names.slice(0, 2).join(', ')} and ${names.length - 2} others`;
+}
+
 // ---------------------------------------------------------------- socket
 
 function subscribe(view) {
@@ -765,6 +788,9 @@ function onEvent(frame) {
     case 'joined':
     case 'left':
       onPresence(frame);
+      break;
+    case 'presence':
+      onRoster(frame);
       break;
     case 'typing':
       onTyping(frame);

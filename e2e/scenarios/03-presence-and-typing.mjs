@@ -1,8 +1,10 @@
 // Presence and typing: B appears in A's online list on entering the room,
 // "B is typing…" shows while B types and goes away after; B closing the
-// page takes B off the list. Joins and leaves show as notices.
+// page takes B off the list. Joins and leaves show as notices; several users
+// arriving at once (one server `presence` summary) make one notice.
 import assert from 'node:assert/strict';
 import { registerViaUi, createRoomViaUi, uniqueName } from '../lib/app.mjs';
+import { userToken, V1Client } from '../lib/client.mjs';
 
 export default {
   name: 'presence and typing appear and go',
@@ -51,5 +53,21 @@ export default {
     await a.waitForSelector(`#list-host li.notice:has-text("${bob} left the room")`);
     assert.equal(await a.textContent('#online-count'), '1');
     await t.screenshot(a, 'after-leave');
+
+    // Three arrive together (one presence tick): one notice names them all.
+    const crowd = [uniqueName('cy'), uniqueName('di'), uniqueName('ed')];
+    const tokens = await Promise.all(crowd.map((u) => userToken(t.base, u)));
+    const clients = await Promise.all(tokens.map((tk) => V1Client.connect(t.env.server.wsUrl, tk)));
+    await Promise.all(clients.map((c) => c.subscribe(room)));
+    await a.waitForFunction(() => document.querySelector('#online-count').textContent === '4');
+    for (const u of crowd) await a.waitForSelector(`#online-list li[data-user="${u}"]`);
+    const joinedNotice = a.locator('#list-host li.notice', { hasText: 'joined the room' }).last();
+    const text = await joinedNotice.textContent();
+    for (const u of crowd) assert.ok(text.includes(u), `"${text}" should name ${u}`);
+    for (const c of clients) c.ws.close();
+    await a.waitForFunction(() => document.querySelector('#online-count').textContent === '1');
+    for (const u of crowd) {
+      await a.waitForSelector(`#online-list li[data-user="${u}"]`, { state: 'detached' });
+    }
   },
 };

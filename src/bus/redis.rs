@@ -128,7 +128,7 @@ impl WireEvent {
                 user: user.clone(),
                 user_id: *user_id,
             },
-            EventKind::Presence { .. } => return None,
+            EventKind::Presence { .. } | EventKind::Roster { .. } => return None,
         })
     }
 

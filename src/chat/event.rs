@@ -5,6 +5,7 @@
 use super::model::StoredMessage;
 use axum::extract::ws::Utf8Bytes;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Identifies one WebSocket connection within this node.
 pub type ConnId = u64;
@@ -43,12 +44,34 @@ pub enum EventKind {
         user: String,
         online: bool,
     },
+    /// The net effect of several presence changes told to a room at once
+    /// (see `hub::PRESENCE_TICK`): who came online and who went offline.
+    /// It stands in for the changes it sums up in formats that show it.
+    Roster {
+        room: String,
+        joined: Vec<String>,
+        left: Vec<String>,
+    },
+}
+
+impl EventKind {
+    /// Joins, leaves and presence changes: told to a room in coalesced
+    /// batches rather than one by one.
+    pub fn is_presence(&self) -> bool {
+        matches!(
+            self,
+            Self::Joined { .. } | Self::Left { .. } | Self::Presence { .. }
+        )
+    }
 }
 
 #[derive(Debug)]
 pub struct Event {
     pub kind: EventKind,
     frames: [OnceLock<Option<Utf8Bytes>>; WIRE_FORMATS],
+    /// Set (before the event is handed out) when a `Roster` in the same
+    /// batch sums this change up.
+    summarized: AtomicBool,
 }
 
 impl Event {
@@ -56,7 +79,18 @@ impl Event {
         Self {
             kind,
             frames: Default::default(),
+            summarized: AtomicBool::new(false),
         }
+    }
+
+    /// Marks the event as summed up by a `Roster` of its batch. Only the hub
+    /// calls it, before any connection can see the event.
+    pub fn mark_summarized(&self) {
+        self.summarized.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_summarized(&self) -> bool {
+        self.summarized.load(Ordering::Relaxed)
     }
 
     pub fn room(&self) -> &str {
@@ -65,7 +99,8 @@ impl Event {
             EventKind::Joined { room, .. }
             | EventKind::Left { room, .. }
             | EventKind::Typing { room, .. }
-            | EventKind::Presence { room, .. } => room,
+            | EventKind::Presence { room, .. }
+            | EventKind::Roster { room, .. } => room,
         }
     }
 

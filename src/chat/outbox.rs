@@ -19,9 +19,13 @@ pub const CLOSE_SLOW_CONSUMER: u16 = 4000;
 pub enum Outbound {
     /// A room event shared with every other recipient.
     Event(Arc<Event>),
-    /// Several events of one room, in order (one commit's worth): one queue
+    /// Several events of one room, in order (one commit's worth, or the
+    /// joins and leaves of a presence tick), from index `from` on: one queue
     /// entry and one wake-up for the lot.
-    Events(Arc<[Arc<Event>]>),
+    Events {
+        events: Arc<[Arc<Event>]>,
+        from: usize,
+    },
     /// A frame for this connection alone (ack, error, pong, ...).
     Frame(Box<Message>),
     /// Replay the room's stored messages after `since`, then go on live
@@ -41,7 +45,7 @@ impl Outbound {
     /// How many frames this entry stands for, against the queue's bound.
     pub fn weight(&self) -> usize {
         match self {
-            Self::Events(events) => events.len(),
+            Self::Events { events, from } => events.len().saturating_sub(*from),
             _ => 1,
         }
     }

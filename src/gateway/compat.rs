@@ -4,7 +4,8 @@
 //! - a message: `[ROOM] NAME: TEXT`, to every member, the sender too
 //! - on leave, to those who stay: `User 'NAME' left room 'ROOM'.`
 //!
-//! Joins and leaves are per connection here, as in the chapter.
+//! Joins and leaves are per connection here, as in the chapter: one line
+//! each, even when the hub tells several at once.
 
 use super::close::TOO_BIG;
 use super::session::Session;
@@ -17,7 +18,10 @@ pub async fn open(session: &mut Session, room: Room) {
 }
 
 pub fn shows(kind: &EventKind, _me: i64) -> bool {
-    !matches!(kind, EventKind::Typing { .. } | EventKind::Presence { .. })
+    !matches!(
+        kind,
+        EventKind::Typing { .. } | EventKind::Presence { .. } | EventKind::Roster { .. }
+    )
 }
 
 pub fn encode(kind: &EventKind) -> Option<Utf8Bytes> {
@@ -25,7 +29,9 @@ pub fn encode(kind: &EventKind) -> Option<Utf8Bytes> {
         EventKind::Message(m) => format!("[{}] {}: {}", m.room, m.author.username, m.content),
         EventKind::Joined { room, user, .. } => format!("User '{user}' joined room '{room}'."),
         EventKind::Left { room, user, .. } => format!("User '{user}' left room '{room}'."),
-        EventKind::Typing { .. } | EventKind::Presence { .. } => return None,
+        EventKind::Typing { .. } | EventKind::Presence { .. } | EventKind::Roster { .. } => {
+            return None;
+        }
     };
     Some(text.into())
 }

@@ -15,7 +15,7 @@ use super::close::{GOING_AWAY, POLICY_VIOLATION, TOO_BIG, UNSUPPORTED_DATA};
 use super::{Protocol, compat, v1};
 use crate::app::AppState;
 use crate::chat::event::{ConnId, Event, EventKind};
-use crate::chat::hub::Member;
+use crate::chat::hub::{Member, Snapshot};
 use crate::chat::model::{Room, User};
 use crate::chat::outbox::{Closer, Inbox, Outbound, Outbox, Replay};
 use crate::store::{Page, Store};
@@ -61,7 +61,7 @@ pub struct Session {
 impl Session {
     /// Joins `room`; `greeting` is queued to this connection before any of
     /// the room's events.
-    pub async fn join(&mut self, room: Room, greeting: impl FnOnce(Vec<String>) -> Vec<Outbound>) {
+    pub async fn join(&mut self, room: Room, greeting: impl FnOnce(Snapshot<'_>) -> Vec<Outbound>) {
         let member = Member {
             user_id: self.user.id,
             username: self.user.username.clone(),
@@ -314,8 +314,8 @@ impl Writer {
         match item {
             Outbound::Frame(frame) => sink.feed(*frame).await,
             Outbound::Event(event) => self.write_event(sink, &event).await,
-            Outbound::Events(events) => {
-                for event in events.iter() {
+            Outbound::Events { events, from } => {
+                for event in events.iter().skip(from) {
                     self.write_event(sink, event).await?;
                 }
                 Ok(())
@@ -342,7 +342,7 @@ impl Writer {
             Protocol::Compat if compat::shows(&event.kind, self.user_id) => {
                 event.frame(Protocol::Compat as usize, compat::encode)
             }
-            Protocol::V1 if v1::shows(&event.kind, self.user_id) => {
+            Protocol::V1 if v1::shows(event, self.user_id) => {
                 event.frame(Protocol::V1 as usize, v1::encode)
             }
             _ => None,

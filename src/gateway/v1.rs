@@ -4,7 +4,7 @@
 
 use super::close::POLICY_VIOLATION;
 use super::session::Session;
-use crate::chat::event::EventKind;
+use crate::chat::event::{Event, EventKind};
 use crate::chat::model::{Room, RoomName, StoredMessage};
 use crate::chat::outbox::{Outbound, Replay};
 use crate::chat::publisher::PostError;
@@ -152,13 +152,17 @@ pub fn message_frame(m: &StoredMessage) -> Utf8Bytes {
 
 /// Presence is per user: joins and leaves show only when a user comes
 /// online in a room or goes offline there, and never to the user it is about.
-pub fn shows(kind: &EventKind, me: i64) -> bool {
-    match kind {
+/// When several came or went at once, one `presence` frame sums them up.
+pub fn shows(event: &Event, me: i64) -> bool {
+    if event.is_summarized() {
+        return false;
+    }
+    match &event.kind {
         EventKind::Message(_) => true,
         EventKind::Joined { first, user_id, .. } => *first && *user_id != me,
         EventKind::Left { last, user_id, .. } => *last && *user_id != me,
         EventKind::Typing { user_id, .. } => *user_id != me,
-        EventKind::Presence { .. } => true,
+        EventKind::Presence { .. } | EventKind::Roster { .. } => true,
     }
 }
 
@@ -175,6 +179,9 @@ pub fn encode(kind: &EventKind) -> Option<Utf8Bytes> {
         EventKind::Presence { room, user, online } => {
             let kind = if *online { "joined" } else { "left" };
             json!({"type": kind, "room": room, "user": user})
+        }
+        EventKind::Roster { room, joined, left } => {
+            json!({"type": "presence", "room": room, "joined": joined, "left": left})
         }
     };
     Some(frame.to_string().into())
@@ -210,11 +217,11 @@ async fn subscribe_to(
     // With several nodes, the snapshot must include who is on the others.
     session.state.chat.refresh_remote_presence(&name).await;
     session
-        .join(room, move |presence| {
+        .join(room, move |snapshot| {
             let mut greeting = vec![Outbound::Frame(Box::new(subscribed(
                 reference.as_ref(),
                 &name,
-                presence,
+                snapshot.names(),
             )))];
             greeting.extend(replay);
             greeting

@@ -266,6 +266,29 @@ pub async fn next_of(ws: &mut Ws, kind: &str) -> Value {
     }
 }
 
+/// Reads until the room says `user` came online ("joined") or went offline
+/// ("left"), whether alone (`joined`/`left`) or summed up with others in a
+/// `presence` frame; skips everything else.
+pub async fn next_presence_of(ws: &mut Ws, user: &str) -> &'static str {
+    loop {
+        let v = next_json(ws).await;
+        match v["type"].as_str() {
+            Some("joined") if v["user"] == user => return "joined",
+            Some("left") if v["user"] == user => return "left",
+            Some("presence") => {
+                let names = |key: &str| v[key].as_array().cloned().unwrap_or_default();
+                if names("joined").iter().any(|n| n == user) {
+                    return "joined";
+                }
+                if names("left").iter().any(|n| n == user) {
+                    return "left";
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Asserts nothing but pings arrives for `wait`.
 pub async fn assert_silent(ws: &mut Ws, wait: Duration) {
     let got = tokio::time::timeout(wait, async {
