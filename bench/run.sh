@@ -20,22 +20,26 @@ start_server() {  # extra server flags...
     for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
     URL="http://127.0.0.1:$PORT"
 }
-stop_server() { kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; rm -rf "$DATA"; }
+stop_server() {  # keeps the server's log as $OUT/server-$1.log
+    kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true
+    cp "$DATA/server.log" "$OUT/server-$1.log" 2>/dev/null || true
+    rm -rf "$DATA"
+}
 bench() { "$BIN" bench --url "$URL" --server-pid "$SERVER" --json "$@"; }
 
 run_ramp() {
     for i in $(seq "$REPEAT"); do
         start_server
-        bench ramp --rooms 4 --members 50 --senders 5 --rate 200 --factor 1.2 --max-steps 8 \
+        bench ramp --rooms 4 --members 50 --senders 5 --rate 250 --factor 1.2 --max-steps 7 \
             --warmup 1s --duration 5s --slo-ms 100 --plot "$OUT/ramp-$i.svg" >"$OUT/ramp-$i.json"
-        stop_server
+        stop_server "ramp-$i"
     done
 }
 run_fanout500() {
     for i in $(seq "$REPEAT"); do
         start_server
         bench --users 200 fanout --rooms 4 --members 500 --senders 2 --rate 10 --warmup 2s --duration 10s >"$OUT/fanout500-$i.json"
-        stop_server
+        stop_server "fanout500-$i"
     done
 }
 run_slow() {
@@ -44,7 +48,7 @@ run_slow() {
             start_server
             bench --users 100 fanout --rooms 1 --members 500 --senders 5 --rate 20 --stalled "$stalled" \
                 --warmup 2s --duration 10s >"$OUT/slow-$stalled-$i.json"
-            stop_server
+            stop_server "slow-$stalled-$i"
         done
     done
 }
@@ -52,19 +56,19 @@ run_connections() {
     # Pings every 10 s (instead of 30 s) so that the idle minute shows their cost.
     start_server --ping-interval 10s
     bench --users 100 connections --count "${CONNECTIONS:-19500}" --members 1000 --idle 60s >"$OUT/connections.json"
-    stop_server
+    stop_server connections
 }
 run_ingest() {
     for i in $(seq "$REPEAT"); do
         start_server
         bench ingest --rooms 100 --rate "${INGEST_RATE:-400}" --warmup 2s --duration 8s >"$OUT/ingest-$i.json"
-        stop_server
+        stop_server "ingest-$i"
     done
 }
 run_resume() {
     start_server
     bench resume --missed 10000 --repeat 5 >"$OUT/resume.json"
-    stop_server
+    stop_server resume
 }
 
 for scenario in "${@:-ramp fanout500 slow connections ingest resume}"; do

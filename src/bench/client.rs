@@ -5,6 +5,8 @@
 use super::BenchError;
 use serde_json::Value;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -161,6 +163,22 @@ pub async fn connect(
     Ok(ws)
 }
 
+/// A prefix for the `client_id`s of one run, unique across runs and
+/// processes. The server keeps every (user, client_id) forever and answers a
+/// reused one as a duplicate without broadcasting it, so a prefix that
+/// repeats between two ramp steps (same users) reads as lost messages.
+pub fn run_id() -> String {
+    static RUNS: AtomicU64 = AtomicU64::new(0);
+    let wall = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "{:x}-{wall:x}-{}",
+        std::process::id(),
+        RUNS.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
 fn connect_error(e: std::io::Error) -> BenchError {
     if e.raw_os_error() == Some(24) {
         BenchError::FileLimit
@@ -201,6 +219,12 @@ fn number_after(text: &str, key: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_run_gets_its_own_client_id_prefix() {
+        let ids: std::collections::HashSet<String> = (0..1000).map(|_| run_id()).collect();
+        assert_eq!(ids.len(), 1000);
+    }
 
     #[test]
     fn scans_frames() {

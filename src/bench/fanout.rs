@@ -144,7 +144,7 @@ pub async fn run(
         delivered: AtomicU64::new(0),
         stop: CancellationToken::new(),
     });
-    let run_id = origin.elapsed().as_nanos() as u64 ^ u64::from(std::process::id()) << 32;
+    let run_id: Arc<str> = client::run_id().into();
 
     let total_senders = plan.rooms * plan.senders;
     let mut receivers: Vec<JoinHandle<Receiver>> = Vec::new();
@@ -172,7 +172,7 @@ pub async fn run(
                     plan.clone(),
                     plan.room(r),
                     sender,
-                    run_id,
+                    run_id.clone(),
                     start,
                     end,
                     shared.clone(),
@@ -215,10 +215,17 @@ pub async fn run(
     let (mut lost, mut duplicates, mut out_of_order, mut in_window, mut delivered) =
         (0, 0, 0, 0, 0);
     let mut close_codes = Vec::new();
+    let mut missing_by_sender = vec![Vec::new(); sent.len()];
+    let mut gaps = 0;
     for task in receivers {
         let rx = task.await.map_err(|e| BenchError::Setup(e.to_string()))?;
         let room_sent = &sent[rx.first_sender..rx.first_sender + plan.senders];
         lost += rx.tracker.lost(rx.first_sender, room_sent);
+        gaps += rx.tracker.gaps;
+        let tails = rx.tracker.missing_tails(rx.first_sender, room_sent);
+        for (i, missing) in tails.into_iter().enumerate() {
+            missing_by_sender[rx.first_sender + i].push(missing);
+        }
         duplicates += rx.tracker.duplicates;
         out_of_order += rx.tracker.out_of_order;
         delivered += rx.tracker.received;
@@ -227,6 +234,25 @@ pub async fn run(
         latency
             .add(&rx.latency)
             .map_err(|e| BenchError::Setup(e.to_string()))?;
+    }
+    if lost > 0 {
+        // Where the loss is tells its cause: skipped in mid-stream, one
+        // sender's last messages missing everywhere (they never got in), or
+        // some receivers missing everything from some point on.
+        eprintln!(
+            "lost: {gaps} skipped in mid-stream, {} at the end",
+            lost - gaps
+        );
+        for (sender, missing) in missing_by_sender.iter().enumerate() {
+            let total: u64 = missing.iter().sum();
+            if total > 0 {
+                let receivers = missing.iter().filter(|m| **m > 0).count();
+                eprintln!(
+                    "lost: sender {sender} sent {}, {total} missing over {receivers} receivers",
+                    sent[sender]
+                );
+            }
+        }
     }
     Ok(Outcome {
         rooms: plan.rooms,
@@ -316,7 +342,7 @@ async fn send(
     plan: Plan,
     room: String,
     sender: usize,
-    run_id: u64,
+    run_id: Arc<str>,
     start: Instant,
     end: Instant,
     shared: Arc<Shared>,
@@ -343,7 +369,7 @@ async fn send(
                 "type": "send",
                 "room": room,
                 "content": probe.encode(),
-                "client_id": format!("{run_id:x}-{sender}-{seq}"),
+                "client_id": format!("{run_id}-{sender}-{seq}"),
             })
             .to_string(),
             Wire::Compat => probe.encode(),

@@ -28,14 +28,14 @@ pub async fn run(
 ) -> Result<Outcome, BenchError> {
     // Fill the room with `missed` messages and note where they start.
     let mut writer = client::connect(node, &format!("/ws/{room}"), token, Wire::V1, 0).await?;
-    let run_id = Instant::now().elapsed().as_nanos() ^ u128::from(std::process::id());
+    let run_id = client::run_id();
     let mut first_id = None;
     let mut acked = 0;
     let mut sent = 0;
     while acked < missed {
         // Keep a window of 500 in flight.
         while sent < missed && sent - acked < 500 {
-            let cmd = json!({"type": "send", "room": room, "content": format!("missed {sent}"), "client_id": format!("{run_id:x}-{sent}")});
+            let cmd = json!({"type": "send", "room": room, "content": format!("missed {sent}"), "client_id": format!("{run_id}-{sent}")});
             writer
                 .send(Message::Text(cmd.to_string().into()))
                 .await

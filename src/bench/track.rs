@@ -84,8 +84,12 @@ impl Tracker {
     /// Messages this receiver never got, given how many each sender of its
     /// room sent (`sent[i]` for sender index `first + i`).
     pub fn lost(&self, first: usize, sent: &[u64]) -> u64 {
-        let tail: u64 = sent
-            .iter()
+        self.missing_tails(first, sent).iter().sum::<u64>() + self.gaps
+    }
+
+    /// Per sender of the room, how many of its last messages never came.
+    pub fn missing_tails(&self, first: usize, sent: &[u64]) -> Vec<u64> {
+        sent.iter()
             .enumerate()
             .map(
                 |(i, &n)| match self.last_seq.get(first + i).copied().flatten() {
@@ -93,8 +97,7 @@ impl Tracker {
                     None => n,
                 },
             )
-            .sum();
-        tail + self.gaps
+            .collect()
     }
 
     /// True once this receiver has the last message of every sender.

@@ -44,7 +44,7 @@ struct Members {
     waiting: Vec<Arc<Event>>,
     /// Connections that joined while events were waiting, and how many of
     /// them came before: a newcomer is told only what followed its join.
-    newcomers: HashMap<ConnId, usize>,
+    newcomers: HashMap<ConnId, u32>,
     /// Whether a timer will tell the waiting events.
     tick_armed: bool,
 }
@@ -87,7 +87,7 @@ impl Members {
         let newcomers = std::mem::take(&mut self.newcomers);
         for (conn, member) in &self.conns {
             let from = newcomers.get(conn).copied().unwrap_or(0);
-            if from < batch.len() {
+            if (from as usize) < batch.len() {
                 member.outbox.push(Outbound::Events {
                     events: batch.clone(),
                     from,
@@ -242,7 +242,7 @@ impl Hub {
             conn,
             first,
         }));
-        let before = members.waiting.len();
+        let before = u32::try_from(members.waiting.len()).unwrap_or(u32::MAX);
         if before > 0 {
             members.newcomers.insert(conn, before);
         }

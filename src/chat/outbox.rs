@@ -5,13 +5,18 @@
 //! it bounds what a slow reader can pin in memory: a reader that still has
 //! more than the bound unwritten when more arrives is told to close with
 //! `CLOSE_SLOW_CONSUMER`; the client reconnects and resumes from its last id.
+//!
+//! The queue is a `VecDeque` under a lock that nobody holds for more than a
+//! push or a swap, rather than a channel: a channel allocates its first block
+//! of slots (and keeps it) for every connection, and most connections are idle.
+//! The writer takes the whole queue at once and frees it once written.
 
 use super::event::Event;
 use axum::extract::ws::Message;
-use std::sync::Arc;
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
-use tokio::sync::{Notify, mpsc};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use tokio::sync::Notify;
 
 /// Close code for a connection whose outbound queue overflowed.
 pub const CLOSE_SLOW_CONSUMER: u16 = 4000;
@@ -24,7 +29,7 @@ pub enum Outbound {
     /// entry and one wake-up for the lot.
     Events {
         events: Arc<[Arc<Event>]>,
-        from: usize,
+        from: u32,
     },
     /// A frame for this connection alone (ack, error, pong, ...).
     Frame(Box<Message>),
@@ -33,8 +38,10 @@ pub enum Outbound {
     Replay(Box<Replay>),
 }
 
-/// Rare entries are boxed: every connection's queue allocates its slots up
-/// front, so the enum's size is paid per connection.
+// Rare entries are boxed: queues hold thousands of entries when a room is
+// busy, and the enum's size is paid for each.
+const _: () = assert!(std::mem::size_of::<Outbound>() <= 24);
+
 pub struct Replay {
     pub room: String,
     pub room_id: i64,
@@ -45,7 +52,7 @@ impl Outbound {
     /// How many frames this entry stands for, against the queue's bound.
     pub fn weight(&self) -> usize {
         match self {
-            Self::Events { events, from } => events.len().saturating_sub(*from),
+            Self::Events { events, from } => events.len().saturating_sub(*from as usize),
             _ => 1,
         }
     }
@@ -53,26 +60,66 @@ impl Outbound {
 
 #[derive(Clone)]
 pub struct Outbox {
-    tx: mpsc::Sender<Outbound>,
+    senders: Arc<Senders>,
     closer: Arc<Closer>,
-    queued: Arc<AtomicUsize>,
     limit: usize,
+}
+
+struct Shared {
+    items: Mutex<VecDeque<Outbound>>,
+    ready: Notify,
+    /// Frames queued or in the writer's hand, not yet written.
+    queued: AtomicUsize,
+    senders_gone: AtomicBool,
+    receiver_gone: AtomicBool,
+}
+
+/// Shared by every clone of one `Outbox`; dropped with the last of them.
+struct Senders {
+    shared: Arc<Shared>,
+}
+
+impl Drop for Senders {
+    fn drop(&mut self) {
+        self.shared.senders_gone.store(true, Ordering::Release);
+        self.shared.ready.notify_one();
+    }
 }
 
 /// The writer's end of the queue.
 pub struct Inbox {
-    rx: mpsc::Receiver<Outbound>,
-    queued: Arc<AtomicUsize>,
+    shared: Arc<Shared>,
 }
 
 impl Inbox {
-    pub async fn recv_many(&mut self, buffer: &mut Vec<Outbound>, limit: usize) -> usize {
-        self.rx.recv_many(buffer, limit).await
+    /// Waits for queued entries and takes them all, in order; empty once
+    /// every `Outbox` is gone and nothing is left.
+    pub async fn take(&mut self) -> VecDeque<Outbound> {
+        loop {
+            let taken = std::mem::take(
+                &mut *self
+                    .shared
+                    .items
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner),
+            );
+            if !taken.is_empty() || self.shared.senders_gone.load(Ordering::Acquire) {
+                return taken;
+            }
+            // A push between the take and here leaves a permit: no lost wake-up.
+            self.shared.ready.notified().await;
+        }
     }
 
     /// Frees `weight` frames of room once the writer has written them.
     pub fn written(&self, weight: usize) {
-        self.queued.fetch_sub(weight, Ordering::AcqRel);
+        self.shared.queued.fetch_sub(weight, Ordering::AcqRel);
+    }
+}
+
+impl Drop for Inbox {
+    fn drop(&mut self) {
+        self.shared.receiver_gone.store(true, Ordering::Release);
     }
 }
 
@@ -108,39 +155,114 @@ impl Closer {
 impl Outbox {
     /// A queue of at most `limit` frames.
     pub fn new(limit: usize) -> (Self, Inbox, Arc<Closer>) {
-        let limit = limit.max(1);
-        let (tx, rx) = mpsc::channel(limit);
+        let shared = Arc::new(Shared {
+            items: Mutex::new(VecDeque::new()),
+            ready: Notify::new(),
+            queued: AtomicUsize::new(0),
+            senders_gone: AtomicBool::new(false),
+            receiver_gone: AtomicBool::new(false),
+        });
         let closer = Arc::new(Closer::default());
-        let queued = Arc::new(AtomicUsize::new(0));
-        (
-            Self {
-                tx,
-                closer: closer.clone(),
-                queued: queued.clone(),
-                limit,
-            },
-            Inbox { rx, queued },
-            closer,
-        )
+        let outbox = Self {
+            senders: Arc::new(Senders {
+                shared: shared.clone(),
+            }),
+            closer: closer.clone(),
+            limit: limit.max(1),
+        };
+        (outbox, Inbox { shared }, closer)
     }
 
     /// Queues `item`; false if the connection is gone or was too slow.
     pub fn push(&self, item: Outbound) -> bool {
+        let shared = &self.senders.shared;
+        if shared.receiver_gone.load(Ordering::Acquire) {
+            return false;
+        }
         let weight = item.weight();
-        let before = self.queued.fetch_add(weight, Ordering::AcqRel);
+        let before = shared.queued.fetch_add(weight, Ordering::AcqRel);
         // Too slow: still more than `limit` frames unwritten when more come.
         // (So a queue holds at most `limit` plus one commit's burst.)
-        let over = before >= self.limit;
-        if !over && self.tx.try_send(item).is_ok() {
-            return true;
-        }
-        self.queued.fetch_sub(weight, Ordering::AcqRel);
-        if !self.tx.is_closed() {
+        if before >= self.limit {
+            shared.queued.fetch_sub(weight, Ordering::AcqRel);
             self.closer.close(
                 CLOSE_SLOW_CONSUMER,
                 "too slow: outbound queue overflowed, reconnect and resume",
             );
+            return false;
         }
-        false
+        shared
+            .items
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push_back(item);
+        shared.ready.notify_one();
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(text: &str) -> Outbound {
+        Outbound::Frame(Box::new(Message::Text(text.to_owned().into())))
+    }
+
+    fn texts(items: VecDeque<Outbound>) -> Vec<String> {
+        items
+            .into_iter()
+            .map(|item| match item {
+                Outbound::Frame(m) => m.to_text().unwrap_or_default().to_owned(),
+                _ => String::new(),
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn the_writer_takes_everything_queued_in_order() {
+        let (outbox, mut inbox, _) = Outbox::new(10);
+        let clone = outbox.clone();
+        assert!(outbox.push(frame("a")) && clone.push(frame("b")));
+        assert_eq!(texts(inbox.take().await), ["a", "b"]);
+        assert!(outbox.push(frame("c")));
+        assert_eq!(texts(inbox.take().await), ["c"]);
+    }
+
+    #[tokio::test]
+    async fn a_waiting_writer_wakes_on_a_push_and_ends_when_all_senders_are_gone() {
+        let (outbox, mut inbox, _) = Outbox::new(10);
+        let writer = tokio::spawn(async move {
+            let first = texts(inbox.take().await);
+            let last = inbox.take().await;
+            (first, last.len())
+        });
+        tokio::task::yield_now().await;
+        assert!(outbox.push(frame("x")));
+        tokio::task::yield_now().await;
+        drop(outbox);
+        let (first, last) = writer.await.expect("writer");
+        assert_eq!((first, last), (vec!["x".to_owned()], 0));
+    }
+
+    #[tokio::test]
+    async fn more_than_the_bound_unwritten_closes_as_too_slow() {
+        let (outbox, mut inbox, closer) = Outbox::new(2);
+        assert!(outbox.push(frame("1")) && outbox.push(frame("2")));
+        // Taken but not yet written: still counts.
+        let taken = inbox.take().await;
+        assert!(!outbox.push(frame("3")));
+        assert_eq!(closer.closed().await.0, CLOSE_SLOW_CONSUMER);
+        inbox.written(taken.len());
+        assert!(outbox.push(frame("4")));
+    }
+
+    #[tokio::test]
+    async fn pushing_to_a_finished_writer_fails_quietly() {
+        let (outbox, inbox, closer) = Outbox::new(2);
+        drop(inbox);
+        assert!(!outbox.push(frame("late")));
+        let closed = tokio::time::timeout(std::time::Duration::from_millis(50), closer.closed());
+        assert!(closed.await.is_err(), "no close was asked for");
     }
 }

@@ -25,7 +25,7 @@ use serde::Deserialize;
 /// thousands of small ones. Frames are gathered up to `WRITE_BUFFER` bytes
 /// and written with one syscall. Both stay small: they are per connection,
 /// and connections are many.
-const READ_BUFFER: usize = 1024;
+const READ_BUFFER: usize = 512;
 const WRITE_BUFFER: usize = 4 * 1024;
 
 /// The subprotocol a client offers to speak palaver's JSON protocol.

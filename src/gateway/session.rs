@@ -27,13 +27,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 /// Room for a v1 envelope around the largest allowed content: the transport
 /// limit is the content limit plus this.
 pub const ENVELOPE_BYTES: usize = 4 * 1024;
-/// Frames the writer takes from its queue before one flush.
-const WRITE_BATCH: usize = 64;
 /// Stored messages read per query while replaying.
 const REPLAY_PAGE: i64 = 1000;
 /// After the writer closed, how long the reader waits for the peer's close.
@@ -113,13 +112,17 @@ impl Activity {
     }
 }
 
-pub async fn run(
+/// Serves one upgraded connection until it closes. The setup is done here,
+/// outside the future: an `async fn` keeps its arguments (the whole socket)
+/// in its state for as long as it runs, and every idle connection would pay
+/// for that.
+pub fn run(
     state: AppState,
     socket: WebSocket,
     user: User,
     protocol: Protocol,
     room: Option<Result<Room, String>>,
-) {
+) -> impl Future<Output = ()> + Send + 'static {
     let conn = state.next_conn_id();
     let (outbox, inbox, closer) = Outbox::new(state.config.outbound_queue);
     let (sink, stream) = socket.split();
@@ -138,8 +141,7 @@ pub async fn run(
     };
     let writer = tokio::spawn(writer.run(sink, inbox));
     tracing::debug!(conn, user = %user.username, ?protocol, "connected");
-
-    let mut session = Session {
+    let session = Session {
         state,
         user,
         conn,
@@ -149,9 +151,36 @@ pub async fn run(
         pending: FuturesOrdered::new(),
         v1: v1::ReaderState::default(),
     };
+    let connection = Connection {
+        stream,
+        protocol,
+        done,
+        activity,
+        writer,
+    };
+    serve(session, connection, room)
+}
+
+/// What the reader needs besides the session.
+struct Connection {
+    stream: SplitStream<WebSocket>,
+    protocol: Protocol,
+    done: CancellationToken,
+    activity: Arc<Activity>,
+    writer: JoinHandle<()>,
+}
+
+async fn serve(mut session: Session, connection: Connection, room: Option<Result<Room, String>>) {
+    let Connection {
+        stream,
+        protocol,
+        done,
+        activity,
+        writer,
+    } = connection;
     match (room, protocol) {
-        (Some(Ok(room)), Protocol::Compat) => compat::open(&mut session, room).await,
-        (Some(Ok(room)), Protocol::V1) => v1::open(&mut session, room).await,
+        (Some(Ok(room)), Protocol::Compat) => Box::pin(compat::open(&mut session, room)).await,
+        (Some(Ok(room)), Protocol::V1) => Box::pin(v1::open(&mut session, room)).await,
         (Some(Err(_)), _) => session.closer.close(POLICY_VIOLATION, "Invalid chat room"),
         (None, Protocol::Compat) => session.closer.close(
             POLICY_VIOLATION,
@@ -163,9 +192,10 @@ pub async fn run(
 
     let rooms: Vec<String> = session.rooms.keys().cloned().collect();
     for room in rooms {
-        session.leave(&room).await;
+        Box::pin(session.leave(&room)).await;
     }
     done.cancel();
+    let conn = session.conn;
     drop(session);
     if let Err(err) = writer.await {
         tracing::error!(conn, error = %err, "writer task failed");
@@ -199,9 +229,12 @@ async fn read_loop(
             frame = stream.next() => {
                 activity.touch();
                 match frame {
+                    // Boxed: a connection spends its life waiting here, and
+                    // an inline handler would make every idle connection's
+                    // future as big as the biggest command's.
                     Some(Ok(Message::Text(text))) => match protocol {
-                        Protocol::Compat => compat::on_text(session, text).await,
-                        Protocol::V1 => v1::on_text(session, text).await,
+                        Protocol::Compat => Box::pin(compat::on_text(session, text)).await,
+                        Protocol::V1 => Box::pin(v1::on_text(session, text)).await,
                     },
                     Some(Ok(Message::Binary(_))) => {
                         session.closer.close(UNSUPPORTED_DATA, "binary frames are not supported");
@@ -263,7 +296,6 @@ impl Writer {
     }
 
     async fn pump(&mut self, sink: &mut Sink, inbox: &mut Inbox) -> Stop {
-        let mut batch = Vec::with_capacity(WRITE_BATCH);
         let period = self.ping_interval;
         let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -273,15 +305,15 @@ impl Writer {
                 (code, reason) = self.closer.closed() => return Some((code, reason)),
                 _ = self.shutdown.cancelled() => return Some((GOING_AWAY, "server shutting down")),
                 _ = self.done.cancelled() => return None,
-                n = inbox.recv_many(&mut batch, WRITE_BATCH) => {
-                    if n == 0 {
+                batch = inbox.take() => {
+                    if batch.is_empty() {
                         return None;
                     }
                     // A peer that stopped reading blocks these writes; a close
                     // request (slow consumer, shutdown) must still get through.
                     let (closer, shutdown) = (self.closer.clone(), self.shutdown.clone());
                     let written = async {
-                        for item in batch.drain(..) {
+                        for item in batch {
                             // Counted as queued until written: frames in the
                             // writer's hand while the socket is stuck still
                             // count against the bound.
@@ -315,7 +347,7 @@ impl Writer {
             Outbound::Frame(frame) => sink.feed(*frame).await,
             Outbound::Event(event) => self.write_event(sink, &event).await,
             Outbound::Events { events, from } => {
-                for event in events.iter().skip(from) {
+                for event in events.iter().skip(from as usize) {
                     self.write_event(sink, event).await?;
                 }
                 Ok(())
@@ -326,7 +358,8 @@ impl Writer {
                     room_id,
                     since,
                 } = *replay;
-                self.replay(sink, room, room_id, since).await
+                // Boxed: rare, and large enough to double every writer's size.
+                Box::pin(self.replay(sink, room, room_id, since)).await
             }
         }
     }
