@@ -30,7 +30,7 @@ bench() { "$BIN" bench --url "$URL" --server-pid "$SERVER" --json "$@"; }
 run_ramp() {
     for i in $(seq "$REPEAT"); do
         start_server
-        bench ramp --rooms 4 --members 50 --senders 5 --rate 250 --factor 1.2 --max-steps 7 \
+        bench ramp --rooms 4 --members 50 --senders 5 --rate 250 --factor 1.2 --max-steps 9 \
             --warmup 1s --duration 5s --slo-ms 100 --plot "$OUT/ramp-$i.svg" >"$OUT/ramp-$i.json"
         stop_server "ramp-$i"
     done
