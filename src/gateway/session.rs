@@ -312,7 +312,9 @@ impl Writer {
                     // A peer that stopped reading blocks these writes; a close
                     // request (slow consumer, shutdown) must still get through.
                     let (closer, shutdown) = (self.closer.clone(), self.shutdown.clone());
-                    let written = async {
+                    // Boxed: only a busy connection needs this state; an idle
+                    // writer's future stays small.
+                    let written = Box::pin(async {
                         for item in batch {
                             // Counted as queued until written: frames in the
                             // writer's hand while the socket is stuck still
@@ -322,7 +324,7 @@ impl Writer {
                             inbox.written(weight);
                         }
                         sink.flush().await
-                    };
+                    });
                     tokio::select! {
                         result = written => if result.is_err() { return None },
                         (code, reason) = closer.closed() => return Some((code, reason)),
