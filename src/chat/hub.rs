@@ -295,8 +295,10 @@ impl Hub {
     /// Hands events (in order) to the connections of their rooms on this
     /// node: one lock and one queue push per room and member, not per event.
     pub fn deliver_all(&self, events: Vec<Arc<Event>>) {
-        if events.len() == 1 || events.iter().any(|e| e.kind.is_presence()) {
-            return events.into_iter().for_each(|e| self.deliver(e));
+        // Only published events (messages, typing) come this way; joins and
+        // leaves go through `join`, `leave` and `deliver`.
+        if let [event] = events.as_slice() {
+            return self.deliver(event.clone());
         }
         let mut by_room: Vec<(String, Vec<Arc<Event>>)> = Vec::new();
         for event in events {

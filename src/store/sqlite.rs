@@ -72,6 +72,17 @@ const WAL_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
 /// back for the little PASSIVE left behind and starts the WAL over; the
 /// writer waits on its busy timeout, it does not fail.
 async fn checkpoint_loop(pool: SqlitePool) {
+    let page_size: i64 = match sqlx::query_scalar("PRAGMA page_size")
+        .fetch_one(&pool)
+        .await
+    {
+        Ok(size) => size,
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot read the page size; WAL checkpoints disabled");
+            return;
+        }
+    };
+    let limit_frames = WAL_LIMIT_BYTES / page_size.max(1);
     let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
     loop {
         tick.tick().await;
@@ -79,9 +90,9 @@ async fn checkpoint_loop(pool: SqlitePool) {
             return;
         }
         match checkpoint(&pool, "PASSIVE").await {
-            Ok(wal_bytes) if wal_bytes > WAL_LIMIT_BYTES => {
+            Ok(frames) if frames > limit_frames => {
                 if let Err(err) = checkpoint(&pool, "RESTART").await {
-                    tracing::debug!(error = %err, wal_bytes, "WAL restart skipped");
+                    tracing::debug!(error = %err, frames, "WAL restart skipped");
                 }
             }
             Ok(_) => {}
@@ -90,17 +101,13 @@ async fn checkpoint_loop(pool: SqlitePool) {
     }
 }
 
-/// Runs a checkpoint; returns the WAL's size in bytes before it.
+/// Runs a checkpoint; returns how many frames (pages) the WAL held before it.
 async fn checkpoint(pool: &SqlitePool, mode: &str) -> Result<i64, sqlx::Error> {
-    let mut conn = pool.acquire().await?;
-    let page_size: i64 = sqlx::query_scalar("PRAGMA page_size")
-        .fetch_one(&mut *conn)
-        .await?;
     // (busy, frames in the WAL, frames copied back)
     let (_, frames, _): (i64, i64, i64) = sqlx::query_as(&format!("PRAGMA wal_checkpoint({mode})"))
-        .fetch_one(&mut *conn)
+        .fetch_one(pool)
         .await?;
-    Ok(frames.max(0) * page_size)
+    Ok(frames)
 }
 
 #[async_trait]
