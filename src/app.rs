@@ -4,12 +4,12 @@
 use crate::api;
 use crate::auth::AuthError;
 use crate::auth::token::{self, KeySource, Tokens};
-use crate::bus::{Bus, BusError, LocalBus, RedisBus, RedisSettings};
+use crate::bus::{Bus, BusError, InboundStream, LocalBus, RedisBus, RedisSettings};
 use crate::chat::Chat;
-use crate::chat::hub::Hub;
-use crate::chat::publisher::Publisher;
 use crate::config::Config;
+use crate::error::ApiError;
 use crate::gateway;
+use crate::model::User;
 use crate::store::{self, Store, StoreError};
 use crate::web;
 use axum::Router;
@@ -58,7 +58,7 @@ pub struct App {
     pub config: Config,
     pub store: Arc<dyn Store>,
     pub tokens: Tokens,
-    pub chat: Chat,
+    pub chat: Arc<Chat>,
     /// Cancelled when the server begins to shut down; sessions close with 1001.
     pub shutdown: CancellationToken,
     /// Every WebSocket session, so that shutdown can wait for them.
@@ -69,6 +69,16 @@ pub struct App {
 impl App {
     pub fn next_conn_id(&self) -> u64 {
         self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The user a token belongs to, if it is valid and the user still exists.
+    pub async fn authenticate(&self, token: Option<&str>) -> Result<User, ApiError> {
+        let token = token.ok_or(AuthError::MissingToken)?;
+        let id = self.tokens.verify(token)?;
+        self.store
+            .user(id)
+            .await?
+            .ok_or(ApiError::from(AuthError::InvalidToken))
     }
 }
 
@@ -142,9 +152,9 @@ pub async fn serve(config: Config) -> Result<Server, StartError> {
     let tokens = Tokens::new(&secret, config.token_ttl);
 
     let shutdown = CancellationToken::new();
-    let hub = Arc::new(Hub::new(config.presence_tick));
-    let bus: Arc<dyn Bus> = if config.bus == "local" {
-        Arc::new(LocalBus::new(hub.clone()))
+    let (bus, inbound): (Arc<dyn Bus>, InboundStream) = if config.bus == "local" {
+        let (bus, inbound) = LocalBus::new();
+        (Arc::new(bus), inbound)
     } else if config.bus.starts_with("redis://") || config.bus.starts_with("rediss://") {
         if key_source != KeySource::Environment {
             return Err(StartError::SharedKeyRequired);
@@ -154,11 +164,18 @@ pub async fn serve(config: Config) -> Result<Server, StartError> {
             cluster: config.cluster.clone(),
             node_ttl: config.node_ttl.max(Duration::from_secs(3)),
         };
-        RedisBus::start(settings, hub.clone(), store.clone(), shutdown.clone()).await?
+        let (bus, inbound) = RedisBus::start(settings, shutdown.clone()).await?;
+        (bus, inbound)
     } else {
         return Err(StartError::BusUrl(config.bus.clone()));
     };
-    let (publisher, writer) = Publisher::start(store.clone(), bus.clone());
+    let (chat, chat_tasks) = Chat::start(
+        store.clone(),
+        bus,
+        inbound,
+        config.presence_tick,
+        shutdown.clone(),
+    );
     let cors = cors_layer(&config.cors_origins)?;
     let addr = SocketAddr::new(config.bind, config.port);
     let listener = listen(addr).map_err(|e| StartError::Bind(addr, e))?;
@@ -170,7 +187,7 @@ pub async fn serve(config: Config) -> Result<Server, StartError> {
     let state: AppState = Arc::new(App {
         store: store.clone(),
         tokens,
-        chat: Chat::new(hub, publisher, bus),
+        chat: Arc::new(chat),
         shutdown: shutdown.clone(),
         sessions: sessions.clone(),
         next_conn: AtomicU64::new(1),
@@ -199,7 +216,7 @@ pub async fn serve(config: Config) -> Result<Server, StartError> {
         {
             tracing::warn!("some WebSocket sessions did not close in time");
         }
-        match tokio::time::timeout(WRITER_DRAIN, writer).await {
+        match tokio::time::timeout(WRITER_DRAIN, chat_tasks.writer).await {
             Ok(Ok(())) => {}
             Ok(Err(err)) => tracing::error!(error = %err, "message writer failed"),
             Err(_) => tracing::error!(

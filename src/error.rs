@@ -3,7 +3,7 @@
 //! failures are logged here and never shown to the client.
 
 use crate::auth::AuthError;
-use crate::chat::model::Invalid;
+use crate::model::Invalid;
 use crate::store::StoreError;
 use axum::Json;
 use axum::extract::rejection::{FormRejection, JsonRejection, QueryRejection};

@@ -28,6 +28,7 @@ pub mod chat;
 pub mod config;
 pub mod error;
 pub mod gateway;
+pub mod model;
 pub mod store;
 pub mod web;
 

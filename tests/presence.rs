@@ -1,7 +1,8 @@
 //! Joins and leaves are told in batches (one per presence tick) so that a
 //! filling room does not cost a frame per member per join; these tests pin
 //! down what each protocol still promises: the chapter's line per connection,
-//! a v1 summary that adds up, and no join told after what followed it.
+//! v1's `joined`/`left` per user, a summary that adds up for the v1 clients
+//! that ask for one, and no join told after what followed it.
 
 mod common;
 
@@ -13,6 +14,21 @@ use std::time::Duration;
 /// Long enough that connections opened together land in one tick on any
 /// machine; the tests never wait for it to pass unless they need the batch.
 const LONG_TICK: Duration = Duration::from_secs(2);
+
+/// Asks for presence summaries, as the web client does, and waits until
+/// the server granted them.
+async fn ask_for_summaries(ws: &mut Ws) {
+    send_json(
+        ws,
+        json!({"type": "hello", "capabilities": ["presence_summary"], "ref": "h"}),
+    )
+    .await;
+    let hello = next_of(ws, "hello").await;
+    assert_eq!(
+        hello,
+        json!({"type": "hello", "capabilities": ["presence_summary"], "ref": "h"})
+    );
+}
 
 fn names(frame: &Value, key: &str) -> BTreeSet<String> {
     frame[key]
@@ -35,12 +51,14 @@ async fn a_room_filling_at_once_hears_one_summary_not_a_frame_per_join() {
 
     let mut watch = s.v1("/ws/general", &watcher).await;
     next_of(&mut watch, "subscribed").await;
+    ask_for_summaries(&mut watch).await;
     let mut crowd = Vec::new();
     for (_, token) in &people {
         let mut ws = s.v1("/ws/general", token).await;
         next_of(&mut ws, "subscribed").await;
         crowd.push(ws);
     }
+    ask_for_summaries(crowd.last_mut().expect("a crowd")).await;
 
     // Everything the watcher hears until the tick is one summary.
     let summary = next_json(&mut watch).await;
@@ -78,6 +96,7 @@ async fn someone_who_comes_and_goes_within_a_tick_is_never_announced() {
     let (watcher, visitor) = (s.user("stays").await, s.user("visits").await);
     let mut watch = s.v1("/ws/general", &watcher).await;
     next_of(&mut watch, "subscribed").await;
+    ask_for_summaries(&mut watch).await;
     // Let the watcher's own join (not shown to itself) go out first.
     assert_silent(&mut watch, tick + Duration::from_millis(300)).await;
 
@@ -87,6 +106,74 @@ async fn someone_who_comes_and_goes_within_a_tick_is_never_announced() {
     assert_silent(&mut watch, tick + Duration::from_millis(500)).await;
     let (_, room) = s.get_json("/rooms/general", None).await;
     assert_eq!(room["online"], json!(["stays"]));
+}
+
+#[tokio::test]
+async fn a_v1_client_that_asks_for_nothing_hears_every_join_and_leave_one_by_one() {
+    let s = spawn_with(|c| c.presence_tick = LONG_TICK).await;
+    let watcher = s.user("plain").await;
+    let mut people = Vec::new();
+    for n in 0..3 {
+        let name = format!("guest{n}");
+        people.push((name.clone(), s.user(&name).await));
+    }
+    let mut watch = s.v1("/ws/general", &watcher).await;
+    next_of(&mut watch, "subscribed").await;
+    let mut guests = Vec::new();
+    for (_, token) in &people {
+        let mut ws = s.v1("/ws/general", token).await;
+        next_of(&mut ws, "subscribed").await;
+        guests.push(ws);
+    }
+    let expected: BTreeSet<String> = people.iter().map(|(n, _)| n.clone()).collect();
+    // One tick, three arrivals: three `joined` frames, no summary.
+    let mut heard = BTreeSet::new();
+    for _ in 0..3 {
+        let frame = next_json(&mut watch).await;
+        assert_eq!(
+            (&frame["type"], &frame["room"]),
+            (&json!("joined"), &json!("general")),
+            "{frame}"
+        );
+        heard.insert(frame["user"].as_str().expect("a user").to_owned());
+    }
+    assert_eq!(heard, expected);
+    assert_silent(&mut watch, Duration::from_millis(300)).await;
+
+    for ws in &mut guests {
+        ws.close(None).await.expect("close");
+    }
+    let mut gone = BTreeSet::new();
+    for _ in 0..3 {
+        let frame = next_json(&mut watch).await;
+        assert_eq!(frame["type"], "left", "{frame}");
+        gone.insert(frame["user"].as_str().expect("a user").to_owned());
+    }
+    assert_eq!(gone, expected);
+}
+
+#[tokio::test]
+async fn hello_grants_only_the_capabilities_the_server_has() {
+    let s = spawn().await;
+    let token = s.user("curious").await;
+    let mut ws = s.v1("/ws", &token).await;
+    send_json(
+        &mut ws,
+        json!({"type": "hello", "capabilities": ["teleport", "presence_summary"]}),
+    )
+    .await;
+    assert_eq!(
+        next_json(&mut ws).await,
+        json!({"type": "hello", "capabilities": ["presence_summary"]})
+    );
+    send_json(&mut ws, json!({"type": "hello", "ref": 2})).await;
+    assert_eq!(
+        next_json(&mut ws).await,
+        json!({"type": "hello", "capabilities": [], "ref": 2})
+    );
+    send_json(&mut ws, json!({"type": "hello", "capabilities": "all"})).await;
+    let refused = next_json(&mut ws).await;
+    assert_eq!(refused["code"], "bad_command", "{refused}");
 }
 
 #[tokio::test]

@@ -1,11 +1,13 @@
+use super::extract::AuthUser;
 use crate::app::AppState;
-use crate::auth::extract::AuthUser;
-use crate::chat::model::{StoredMessage, Timestamp, User};
 use crate::error::ApiError;
 use crate::error::extract::Query;
+use crate::gateway::v1::frames::MessageBody;
+use crate::model::{StoredMessage, Timestamp, User};
 use crate::store::Page;
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 /// A message in the chapter's shape.
@@ -59,7 +61,7 @@ pub async fn newest_first(
         )));
     }
     let room = state
-        .store
+        .chat
         .room(&room)
         .await?
         .ok_or(ApiError::NotFound("Room not found"))?;
@@ -67,7 +69,7 @@ pub async fn newest_first(
         skip: q.skip,
         limit: q.limit,
     };
-    let messages = state.store.messages(room.id, page).await?;
+    let messages = state.chat.history(room.id, page).await?;
     Ok(Json(messages.into_iter().map(MessageOut::from).collect()))
 }
 
@@ -79,34 +81,10 @@ pub struct Cursor {
     limit: i64,
 }
 
-/// A message in the v1 shape, as the `message` event carries it.
 #[derive(Serialize)]
-pub struct MessageV1 {
-    id: i64,
-    room: String,
-    user: String,
-    content: String,
-    ts: Timestamp,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    client_id: Option<String>,
-}
-
-impl From<StoredMessage> for MessageV1 {
-    fn from(m: StoredMessage) -> Self {
-        Self {
-            id: m.id,
-            room: m.room,
-            user: m.author.username,
-            content: m.content,
-            ts: m.created_at,
-            client_id: m.client_id,
-        }
-    }
-}
-
-#[derive(Serialize)]
-pub struct CursorPage {
-    messages: Vec<MessageV1>,
+pub struct CursorPage<'a> {
+    /// The `message` event's fields, one shape for both.
+    messages: Vec<MessageBody<'a>>,
     /// Paging backwards: pass as `before` for the page of older messages;
     /// null when there is none (and always null on `after` pages).
     next_before: Option<i64>,
@@ -124,7 +102,7 @@ pub async fn page(
     AuthUser(_): AuthUser,
     Path(room): Path<String>,
     Query(q): Query<Cursor>,
-) -> Result<Json<CursorPage>, ApiError> {
+) -> Result<Response, ApiError> {
     let max = state.config.history_limit;
     if !(1..=max).contains(&q.limit) {
         return Err(ApiError::Unprocessable(format!(
@@ -140,7 +118,7 @@ pub async fn page(
         return Err(ApiError::Unprocessable("cursors are 0 or more".into()));
     }
     let room = state
-        .store
+        .chat
         .room(&room)
         .await?
         .ok_or(ApiError::NotFound("Room not found"))?;
@@ -155,7 +133,7 @@ pub async fn page(
             limit: q.limit + 1,
         },
     };
-    let mut messages = state.store.messages(room.id, page).await?;
+    let mut messages = state.chat.history(room.id, page).await?;
     let more = messages.len() as i64 > q.limit;
     if more {
         match q.after {
@@ -176,10 +154,12 @@ pub async fn page(
             (first.filter(|_| more), newest_seen.max(0))
         }
     };
+    // Serialized here, while the page still borrows the messages.
     Ok(Json(CursorPage {
-        messages: messages.into_iter().map(MessageV1::from).collect(),
+        messages: messages.iter().map(MessageBody::from).collect(),
         next_before,
         next_after,
         has_more: more,
-    }))
+    })
+    .into_response())
 }

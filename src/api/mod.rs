@@ -1,6 +1,7 @@
 //! Thin HTTP handlers: parse, call the store or the chat core, shape the
 //! answer. No business rules live here.
 
+mod extract;
 mod messages;
 mod rooms;
 mod users;

@@ -1,8 +1,8 @@
+use super::extract::AuthUser;
 use crate::app::AppState;
-use crate::auth::extract::AuthUser;
-use crate::chat::model::{Room, RoomName, Timestamp, parse_topic};
 use crate::error::ApiError;
 use crate::error::extract::{Json, Query};
+use crate::model::{Room, RoomName, Timestamp, parse_topic};
 use crate::store::StoreError;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -29,19 +29,18 @@ pub async fn list(
     State(state): State<AppState>,
     Query(params): Query<ListParams>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let rooms = state.store.rooms().await?;
+    let rooms = state.chat.rooms().await?;
     if !params.detail {
         let names: Vec<&str> = rooms.iter().map(|r| r.name.as_str()).collect();
         return Ok(axum::Json(json!({ "rooms": names })));
     }
-    let hub = &state.chat.hub;
     let rooms: Vec<RoomSummary> = rooms
         .iter()
         .map(|r| RoomSummary {
             name: &r.name,
             topic: &r.topic,
             created_at: r.created_at,
-            online_count: hub.online_count(&r.name),
+            online_count: state.chat.online_count(&r.name),
         })
         .collect();
     Ok(axum::Json(json!({ "rooms": rooms })))
@@ -62,7 +61,7 @@ pub async fn create(
 ) -> Result<(StatusCode, axum::Json<Room>), ApiError> {
     let name = RoomName::parse(&body.name)?;
     let topic = parse_topic(&body.topic)?;
-    match state.store.create_room(name.as_str(), &topic).await {
+    match state.chat.create_room(&name, &topic).await {
         Ok(room) => {
             tracing::info!(room = %room.name, by = %user.username, "room created");
             Ok((StatusCode::CREATED, axum::Json(room)))
@@ -86,11 +85,11 @@ pub async fn show(
     Path(name): Path<String>,
 ) -> Result<axum::Json<RoomDetail>, ApiError> {
     let room = state
-        .store
+        .chat
         .room(&name)
         .await?
         .ok_or(ApiError::NotFound("Room not found"))?;
-    let online = state.chat.presence(&room.name).await;
+    let online = state.chat.online(&room.name).await;
     Ok(axum::Json(RoomDetail {
         online_count: online.len(),
         online,

@@ -1,9 +1,9 @@
+use super::extract::AuthUser;
 use crate::app::AppState;
-use crate::auth::extract::AuthUser;
 use crate::auth::password;
-use crate::chat::model::{Password, User, Username};
 use crate::error::ApiError;
 use crate::error::extract::{Form, Json};
+use crate::model::{Password, User, Username};
 use crate::store::StoreError;
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -5,12 +5,7 @@
 //! `bearer.<jwt>` (browsers cannot set headers on a WebSocket, and unlike the
 //! query string a subprotocol does not end up in access logs).
 
-use super::AuthError;
-use crate::app::AppState;
-use crate::chat::model::User;
-use crate::error::ApiError;
-use axum::extract::FromRequestParts;
-use axum::http::{HeaderMap, header, request::Parts};
+use axum::http::{HeaderMap, header};
 
 /// Prefix of the subprotocol entry that carries a token.
 pub const TOKEN_SUBPROTOCOL_PREFIX: &str = "bearer.";
@@ -29,28 +24,4 @@ pub fn subprotocol_token(headers: &HeaderMap) -> Option<&str> {
         .flat_map(|v| v.split(','))
         .map(str::trim)
         .find_map(|p| p.strip_prefix(TOKEN_SUBPROTOCOL_PREFIX))
-}
-
-/// Resolves a token to a user that still exists.
-pub async fn user_for_token(state: &AppState, token: Option<&str>) -> Result<User, ApiError> {
-    let token = token.ok_or(AuthError::MissingToken)?;
-    let id = state.tokens.verify(token)?;
-    state
-        .store
-        .user(id)
-        .await?
-        .ok_or(ApiError::from(AuthError::InvalidToken))
-}
-
-/// The authenticated caller of an HTTP route.
-pub struct AuthUser(pub User);
-
-impl FromRequestParts<AppState> for AuthUser {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        user_for_token(state, bearer_token(&parts.headers))
-            .await
-            .map(AuthUser)
-    }
 }

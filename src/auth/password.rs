@@ -3,7 +3,7 @@
 //! async workers that move messages.
 
 use super::AuthError;
-use crate::chat::model::Password;
+use crate::model::Password;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};

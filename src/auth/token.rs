@@ -6,7 +6,7 @@
 //! a constant in the code and never logged.
 
 use super::AuthError;
-use crate::chat::model::User;
+use crate::model::User;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};

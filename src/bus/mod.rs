@@ -1,6 +1,12 @@
-//! How stored messages and room events reach every node's connections. One
-//! node uses `LocalBus`, which hands them straight to the hub; the seam is
-//! here so that several nodes can share a bus without the rest changing.
+//! How room events reach the other nodes of a cluster. The bus only carries:
+//! what this node publishes goes to every other node, and what the others
+//! publish comes out of the bus's inbound stream, which the chat core
+//! consumes. It holds neither the hub nor the store, so nothing flows back
+//! from here into the core except through that stream.
+//!
+//! One node uses `LocalBus`: there is nobody to tell, and its inbound stream
+//! stays silent. The core delivers its own events the same way with either
+//! bus (see `chat::delivery`), so one node and many share one path.
 
 mod local;
 mod redis;
@@ -8,9 +14,13 @@ mod redis;
 pub use local::LocalBus;
 pub use redis::{RedisBus, RedisSettings};
 
-use crate::chat::event::Event;
+use crate::model::RoomEvent;
 use async_trait::async_trait;
-use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// Batches of inbound events that may wait for the chat core before the
+/// bus stops reading from its connection (and the server behind it buffers).
+pub const INBOUND_QUEUE: usize = 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {
@@ -18,23 +28,46 @@ pub enum BusError {
     Unavailable(String),
 }
 
+/// What the bus hands to the chat core.
+#[derive(Debug)]
+pub enum Inbound {
+    /// Events other nodes published, in the order they were published.
+    Events(Vec<RoomEvent>),
+    /// The bus lost its connection and has it back: events may have been
+    /// missed, and whatever can be read from the store should be.
+    Reconnected,
+}
+
+/// The receiving end of a bus: events from other nodes.
+pub type InboundStream = mpsc::Receiver<Inbound>;
+
+/// A connection's arrival in a room, or its departure, on this node: the
+/// hub has told this node's members already; the bus tells the others.
+#[derive(Debug, Clone)]
+pub struct MembershipChange {
+    pub room: String,
+    pub user: String,
+    pub user_id: i64,
+    pub joined: bool,
+    /// The user's connections in the room on this node, after the change.
+    pub connections_here: usize,
+}
+
 #[async_trait]
 pub trait Bus: Send + Sync + 'static {
-    /// Delivers `events`, in order, to the members of their rooms on every node.
-    async fn publish(&self, events: Vec<Arc<Event>>) -> Result<(), BusError>;
+    /// Sends `events`, in order, to every other node.
+    async fn publish(&self, events: &[&RoomEvent]) -> Result<(), BusError>;
 
-    /// A connection joined (`event` is its `Joined`) or left (`Left`) a room
-    /// on this node; the hub has delivered it here already. Other nodes learn
-    /// of it from here.
-    async fn membership_changed(&self, _event: Arc<Event>, _local_count: usize) {}
+    /// Tells the other nodes of a membership change on this node.
+    async fn announce(&self, _change: MembershipChange) {}
 
     /// True when other nodes share this bus.
     fn is_shared(&self) -> bool {
         false
     }
 
-    /// Users online in `room` on other live nodes.
-    async fn remote_presence(&self, _room: &str) -> Vec<String> {
-        Vec::new()
+    /// Users online in `room` on other live nodes, sorted.
+    async fn others_online(&self, _room: &str) -> Result<Vec<String>, BusError> {
+        Ok(Vec::new())
     }
 }

@@ -1,116 +1,92 @@
 //! What the hub hands to connections. An `Event` is shared by every recipient
-//! (`Arc`) and carries a cache of its encoded frames, one slot per wire format,
-//! so that a message is encoded once per format, never once per recipient.
+//! (`Arc`) and carries a cache of its encodings, one slot per wire format, so
+//! that a message is encoded once per format, never once per recipient. What
+//! an encoding looks like is the gateway's business: the core only keeps it.
 
-use super::model::StoredMessage;
-use axum::extract::ws::Utf8Bytes;
+use crate::model::RoomEvent;
+use std::any::Any;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Identifies one WebSocket connection within this node.
-pub type ConnId = u64;
+/// How many wire formats may cache an encoding (see `gateway::Protocol`).
+pub const ENCODINGS: usize = 2;
 
-/// How many wire formats exist (see `gateway::Protocol`).
-pub const WIRE_FORMATS: usize = 2;
-
-#[derive(Debug)]
-pub enum EventKind {
-    Message(StoredMessage),
-    /// A connection entered a room. `first` is true when it is the user's
-    /// only connection there, i.e. the user just came online in the room.
-    Joined {
-        room: String,
-        user: String,
-        user_id: i64,
-        conn: ConnId,
-        first: bool,
-    },
-    /// A connection left a room; `last` when the user has none left there.
-    Left {
-        room: String,
-        user: String,
-        user_id: i64,
-        conn: ConnId,
-        last: bool,
-    },
-    Typing {
-        room: String,
-        user: String,
-        user_id: i64,
-    },
-    /// A user came online in a room, or went offline, on other nodes only.
-    Presence {
-        room: String,
-        user: String,
-        online: bool,
-    },
-    /// The net effect of several presence changes told to a room at once
-    /// (see `hub::PRESENCE_TICK`): who came online and who went offline.
-    /// It stands in for the changes it sums up in formats that show it.
-    Roster {
-        room: String,
-        joined: Vec<String>,
-        left: Vec<String>,
-    },
-}
-
-impl EventKind {
-    /// Joins, leaves and presence changes: told to a room in coalesced
-    /// batches rather than one by one.
-    pub fn is_presence(&self) -> bool {
-        matches!(
-            self,
-            Self::Joined { .. } | Self::Left { .. } | Self::Presence { .. }
-        )
-    }
-}
+type Encoding = Option<Box<dyn Any + Send + Sync>>;
 
 #[derive(Debug)]
 pub struct Event {
-    pub kind: EventKind,
-    frames: [OnceLock<Option<Utf8Bytes>>; WIRE_FORMATS],
+    pub kind: RoomEvent,
+    encodings: [OnceLock<Encoding>; ENCODINGS],
     /// Set (before the event is handed out) when a `Roster` in the same
     /// batch sums this change up.
     summarized: AtomicBool,
 }
 
 impl Event {
-    pub fn new(kind: EventKind) -> Self {
+    pub fn new(kind: RoomEvent) -> Self {
         Self {
             kind,
-            frames: Default::default(),
+            encodings: Default::default(),
             summarized: AtomicBool::new(false),
         }
     }
 
     /// Marks the event as summed up by a `Roster` of its batch. Only the hub
     /// calls it, before any connection can see the event.
-    pub fn mark_summarized(&self) {
+    pub(super) fn mark_summarized(&self) {
         self.summarized.store(true, Ordering::Relaxed);
     }
 
+    /// True when a `Roster` delivered with this event sums it up: a format
+    /// that shows the roster can leave this one out.
     pub fn is_summarized(&self) -> bool {
         self.summarized.load(Ordering::Relaxed)
     }
 
     pub fn room(&self) -> &str {
-        match &self.kind {
-            EventKind::Message(m) => &m.room,
-            EventKind::Joined { room, .. }
-            | EventKind::Left { room, .. }
-            | EventKind::Typing { room, .. }
-            | EventKind::Presence { room, .. }
-            | EventKind::Roster { room, .. } => room,
-        }
+        self.kind.room()
     }
 
-    /// The frame for wire format `slot`, encoded by the first recipient that
-    /// asks and shared with all others. `None`: this format does not show the event.
-    pub fn frame(
+    /// The encoding in slot `format`, made by the first recipient that asks
+    /// and shared with all others. `None`: this format does not show the
+    /// event. A slot holds one type; asking for another yields `None`.
+    pub fn encoded<T: Clone + Send + Sync + 'static>(
         &self,
-        slot: usize,
-        encode: impl FnOnce(&EventKind) -> Option<Utf8Bytes>,
-    ) -> Option<Utf8Bytes> {
-        self.frames[slot].get_or_init(|| encode(&self.kind)).clone()
+        format: usize,
+        encode: impl FnOnce(&RoomEvent) -> Option<T>,
+    ) -> Option<T> {
+        self.encodings
+            .get(format)?
+            .get_or_init(|| {
+                encode(&self.kind).map(|frame| Box::new(frame) as Box<dyn Any + Send + Sync>)
+            })
+            .as_ref()?
+            .downcast_ref::<T>()
+            .cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_is_encoded_once_per_format() {
+        let event = Event::new(RoomEvent::Typing {
+            room: "r".into(),
+            user: "u".into(),
+            user_id: 1,
+        });
+        let mut calls = 0;
+        for _ in 0..3 {
+            let frame = event.encoded(1, |_| {
+                calls += 1;
+                Some(String::from("frame"))
+            });
+            assert_eq!(frame.as_deref(), Some("frame"));
+        }
+        assert_eq!(calls, 1);
+        assert_eq!(event.encoded::<String>(0, |_| None), None);
+        assert_eq!(event.encoded(ENCODINGS, |_| Some(1u8)), None);
     }
 }

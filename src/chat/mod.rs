@@ -1,44 +1,188 @@
-//! The core: what happens to a message. Gateways and HTTP handlers call in
-//! here; this module calls the store and the bus, and knows nothing of wire
-//! formats beyond the frame cache on `Event`.
+//! The core: what happens to a message, and who is in which room. Gateways
+//! and HTTP handlers call `Chat` and nothing below it; the core calls the
+//! store and the bus, and knows nothing of wire formats: it hands gateways
+//! `Event`s through each connection's `Outbox` and lets them pick the bytes.
+//!
+//! The way of an event: `post` → `publisher` (store, group commit) →
+//! `delivery::Fanout` (the bus for other nodes; the delivery task here) →
+//! `sequencer` (room order, gaps filled from the store) → `hub` → outboxes.
+//! Events from other nodes enter at the delivery task, from the bus's
+//! inbound stream, and take the same path from there.
 
+mod delivery;
 pub mod event;
-pub mod hub;
-pub mod model;
-pub mod order;
+mod hub;
 pub mod outbox;
+mod presence;
 pub mod publisher;
+mod sequencer;
 
-use crate::bus::Bus;
-use crate::store::NewMessage;
-use event::{Event, EventKind};
-use hub::Hub;
-use model::{Room, Timestamp, User};
+use crate::bus::{Bus, InboundStream, MembershipChange};
+use crate::model::{
+    ConnId, MessageText, Room, RoomEvent, RoomName, StoredMessage, Timestamp, User,
+};
+use crate::store::{NewMessage, Page, Store, StoreError};
+use delivery::{Delivery, Fanout};
+use event::Event;
+use hub::{Hub, Member};
+use outbox::{Outbound, Outbox};
 use publisher::{PostError, PostReply, Publisher};
 use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// How often, with several nodes, who is online elsewhere is read again.
+const PRESENCE_POLL: Duration = Duration::from_secs(1);
 
 pub struct Chat {
-    pub hub: Arc<Hub>,
+    hub: Arc<Hub>,
+    store: Arc<dyn Store>,
     publisher: Publisher,
-    bus: Arc<dyn Bus>,
+    fanout: Fanout,
+}
+
+/// The core's tasks that shutdown waits for.
+pub struct Tasks {
+    /// The message writer: it ends once every `Chat` handle is gone and
+    /// what it was given is stored.
+    pub writer: JoinHandle<()>,
 }
 
 impl Chat {
-    pub fn new(hub: Arc<Hub>, publisher: Publisher, bus: Arc<dyn Bus>) -> Self {
-        Self {
+    /// Starts the core: the message writer, the delivery task reading
+    /// `inbound` (what other nodes publish), and with a shared bus the
+    /// presence poll, which stops when `shutdown` is cancelled.
+    pub fn start(
+        store: Arc<dyn Store>,
+        bus: Arc<dyn Bus>,
+        inbound: InboundStream,
+        presence_tick: Duration,
+        shutdown: CancellationToken,
+    ) -> (Self, Tasks) {
+        let hub = Arc::new(Hub::new(presence_tick));
+        let to_hub = hub.clone();
+        let (delivery, _) = Delivery::start(store.clone(), inbound, move |events| {
+            to_hub.deliver_all(events)
+        });
+        let fanout = Fanout { delivery, bus };
+        if fanout.bus.is_shared() {
+            tokio::spawn(poll_presence(hub.clone(), fanout.bus.clone(), shutdown));
+        }
+        let (publisher, writer) = Publisher::start(store.clone(), fanout.clone());
+        let chat = Self {
             hub,
+            store,
             publisher,
-            bus,
+            fanout,
+        };
+        (chat, Tasks { writer })
+    }
+
+    pub async fn rooms(&self) -> Result<Vec<Room>, StoreError> {
+        self.store.rooms().await
+    }
+
+    /// The room called `name`, if it exists (an invalid name never does).
+    pub async fn room(&self, name: &str) -> Result<Option<Room>, StoreError> {
+        if RoomName::parse(name).is_err() {
+            return Ok(None);
+        }
+        self.store.room(name).await
+    }
+
+    pub async fn create_room(&self, name: &RoomName, topic: &str) -> Result<Room, StoreError> {
+        self.store.create_room(name.as_str(), topic).await
+    }
+
+    /// A page of `room`'s stored messages.
+    pub async fn history(
+        &self,
+        room_id: i64,
+        page: Page,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        self.store.messages(room_id, page).await
+    }
+
+    /// How many are online in `room` as this node knows it now (cheap: no
+    /// round trip to the other nodes).
+    pub fn online_count(&self, room: &str) -> usize {
+        self.hub.online_count(room)
+    }
+
+    /// Who is online in `room`, here and on the other nodes, sorted.
+    pub async fn online(&self, room: &str) -> Vec<String> {
+        let mut online = self.hub.presence(room);
+        match self.fanout.bus.others_online(room).await {
+            Ok(elsewhere) => online.extend(elsewhere),
+            Err(err) => tracing::warn!(error = %err, "who is online elsewhere is unknown"),
+        }
+        online.sort_unstable();
+        online.dedup();
+        online
+    }
+
+    /// Adds connection `conn` of `user` to `room`: from now on the room's
+    /// events reach `outbox`. `greeting`, given who is online (the joiner
+    /// included), is queued to the joiner before any event of the room.
+    pub async fn join(
+        &self,
+        room: &Room,
+        conn: ConnId,
+        user: &User,
+        outbox: &Outbox,
+        greeting: impl FnOnce(Vec<String>) -> Vec<Outbound>,
+    ) {
+        let bus = &self.fanout.bus;
+        if bus.is_shared() {
+            // The greeting's snapshot must include who is on the other nodes.
+            match bus.others_online(&room.name).await {
+                Ok(remote) => self
+                    .hub
+                    .set_remote_presence(&room.name, remote.into_iter().collect()),
+                Err(err) => tracing::warn!(error = %err, "who is online elsewhere is unknown"),
+            }
+        }
+        let member = Member {
+            user_id: user.id,
+            username: user.username.clone(),
+            outbox: outbox.clone(),
+        };
+        if let Some(change) = self.hub.join(&room.name, conn, member, greeting) {
+            bus.announce(MembershipChange {
+                room: room.name.clone(),
+                user: user.username.clone(),
+                user_id: user.id,
+                joined: true,
+                connections_here: change.connections_here,
+            })
+            .await;
         }
     }
 
-    /// Queues `content` from `author` for `room`; the reply resolves once the
-    /// message is stored (and then delivered to the room).
+    /// Takes connection `conn` out of `room`.
+    pub async fn leave(&self, room: &str, conn: ConnId) {
+        if let Some((change, member)) = self.hub.leave(room, conn) {
+            self.fanout
+                .bus
+                .announce(MembershipChange {
+                    room: room.to_owned(),
+                    user: member.username,
+                    user_id: member.user_id,
+                    joined: false,
+                    connections_here: change.connections_here,
+                })
+                .await;
+        }
+    }
+
+    /// Queues `text` from `author` for `room`; the reply resolves once the
+    /// message is stored and delivered to this node's members.
     pub async fn post(
         &self,
         room: &Room,
         author: &User,
-        content: String,
+        text: MessageText,
         client_id: Option<String>,
     ) -> Result<PostReply, PostError> {
         self.publisher
@@ -46,50 +190,38 @@ impl Chat {
                 room_id: room.id,
                 room: room.name.clone(),
                 author: author.clone(),
-                content,
+                content: text.into_string(),
                 created_at: Timestamp::now(),
                 client_id,
             })
             .await
     }
 
-    /// Passes a join or leave on to the other nodes (a no-op on one node).
-    pub async fn membership_changed(&self, change: Option<hub::Change>) {
-        if let Some(change) = change {
-            self.bus
-                .membership_changed(change.event, change.local_count)
-                .await;
-        }
-    }
-
-    /// Reads who is online in `room` on other nodes now, rather than at the
-    /// next presence poll.
-    pub async fn refresh_remote_presence(&self, room: &str) {
-        if self.bus.is_shared() {
-            let remote = self.bus.remote_presence(room).await;
-            self.hub
-                .set_remote_presence(room, remote.into_iter().collect());
-        }
-    }
-
-    /// Who is online in `room`: here and, with several nodes, elsewhere.
-    pub async fn presence(&self, room: &str) -> Vec<String> {
-        let mut online = self.hub.presence(room);
-        online.extend(self.bus.remote_presence(room).await);
-        online.sort_unstable();
-        online.dedup();
-        online
-    }
-
     /// Tells the room that `user` is typing; never stored.
     pub async fn typing(&self, room: &str, user: &User) {
-        let event = Arc::new(Event::new(EventKind::Typing {
+        let event = Arc::new(Event::new(RoomEvent::Typing {
             room: room.to_owned(),
             user: user.username.clone(),
             user_id: user.id,
         }));
-        if let Err(err) = self.bus.publish(vec![event]).await {
-            tracing::debug!(error = %err, "typing notice dropped");
+        self.fanout.notify(vec![event]).await;
+    }
+}
+
+/// With several nodes: reads who is online elsewhere in the rooms this node
+/// has members in, and lets the hub tell its members who came and went.
+async fn poll_presence(hub: Arc<Hub>, bus: Arc<dyn Bus>, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(PRESENCE_POLL);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        for room in hub.occupied_rooms() {
+            match bus.others_online(&room).await {
+                Ok(online) => hub.set_remote_presence(&room, online.into_iter().collect()),
+                Err(err) => tracing::debug!(error = %err, "presence poll failed"),
+            }
         }
     }
 }

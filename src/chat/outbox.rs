@@ -2,9 +2,10 @@
 //!
 //! Pushing never waits: a recipient that does not keep up must not slow the
 //! room. The bound counts frames (a batch of events counts as its length), so
-//! it bounds what a slow reader can pin in memory: a reader that still has
-//! more than the bound unwritten when more arrives is told to close with
-//! `CLOSE_SLOW_CONSUMER`; the client reconnects and resumes from its last id.
+//! it bounds what a slow reader can pin in memory: once a reader still has
+//! more than the bound unwritten when more arrives, the queue is marked
+//! overflowed and refuses more; the connection's writer sees that and closes
+//! (the gateway picks the close code); the client reconnects and resumes.
 //!
 //! The queue is a `VecDeque` under a lock that nobody holds for more than a
 //! push or a swap, rather than a channel: a channel allocates its first block
@@ -12,14 +13,10 @@
 //! The writer takes the whole queue at once and frees it once written.
 
 use super::event::Event;
-use axum::extract::ws::Message;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU16, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::Notify;
-
-/// Close code for a connection whose outbound queue overflowed.
-pub const CLOSE_SLOW_CONSUMER: u16 = 4000;
 
 pub enum Outbound {
     /// A room event shared with every other recipient.
@@ -31,11 +28,15 @@ pub enum Outbound {
         events: Arc<[Arc<Event>]>,
         from: u32,
     },
-    /// A frame for this connection alone (ack, error, pong, ...).
-    Frame(Box<Message>),
+    /// A frame for this connection alone (ack, error, pong, ...), already
+    /// encoded by the gateway that queued it.
+    Frame(Box<str>),
     /// Replay the room's stored messages after `since`, then go on live
-    /// (see `gateway::session` for why the writer does it).
+    /// (see `gateway::writer` for why the writer does it).
     Replay(Box<Replay>),
+    /// From here on, show this connection the presence summaries (`Roster`)
+    /// in place of the changes they sum up (see `gateway::v1`).
+    PresenceSummaries,
 }
 
 // Rare entries are boxed: queues hold thousands of entries when a room is
@@ -58,10 +59,11 @@ impl Outbound {
     }
 }
 
+/// The pushing end of a connection's queue; the hub holds one per room the
+/// connection is in, the connection's reader holds one for its replies.
 #[derive(Clone)]
 pub struct Outbox {
     senders: Arc<Senders>,
-    closer: Arc<Closer>,
     limit: usize,
 }
 
@@ -72,6 +74,9 @@ struct Shared {
     queued: AtomicUsize,
     senders_gone: AtomicBool,
     receiver_gone: AtomicBool,
+    /// Set once when the reader fell too far behind; wakes `overflowed`.
+    too_slow: AtomicBool,
+    slow: Notify,
 }
 
 /// Shared by every clone of one `Outbox`; dropped with the last of them.
@@ -87,14 +92,14 @@ impl Drop for Senders {
 }
 
 /// The writer's end of the queue.
-pub struct Inbox {
+pub struct OutboxReceiver {
     shared: Arc<Shared>,
 }
 
-impl Inbox {
+impl OutboxReceiver {
     /// Waits for queued entries and takes them all, in order; empty once
     /// every `Outbox` is gone and nothing is left.
-    pub async fn take(&mut self) -> VecDeque<Outbound> {
+    pub async fn take(&self) -> VecDeque<Outbound> {
         loop {
             let taken = std::mem::take(
                 &mut *self
@@ -111,72 +116,55 @@ impl Inbox {
         }
     }
 
-    /// Frees `weight` frames of room once the writer has written them.
+    /// Frees `weight` frames once the writer has written them.
     pub fn written(&self, weight: usize) {
         self.shared.queued.fetch_sub(weight, Ordering::AcqRel);
     }
+
+    /// Resolves once the queue overflowed: the reader is too slow, and the
+    /// connection should be closed so that it resumes.
+    pub async fn overflowed(&self) {
+        loop {
+            let notified = self.shared.slow.notified();
+            if self.shared.too_slow.load(Ordering::Acquire) {
+                return;
+            }
+            notified.await;
+        }
+    }
 }
 
-impl Drop for Inbox {
+impl Drop for OutboxReceiver {
     fn drop(&mut self) {
         self.shared.receiver_gone.store(true, Ordering::Release);
     }
 }
 
-/// Asks the connection's writer to close, once, with a code and a reason.
-#[derive(Default)]
-pub struct Closer {
-    code: AtomicU16,
-    reason: OnceLock<&'static str>,
-    notify: Notify,
-}
-
-impl Closer {
-    /// The first call wins; later ones are ignored.
-    pub fn close(&self, code: u16, reason: &'static str) {
-        if self.reason.set(reason).is_ok() {
-            self.code.store(code, Ordering::Release);
-            self.notify.notify_one();
-        }
-    }
-
-    /// Waits until `close` was called and returns its code and reason.
-    pub async fn closed(&self) -> (u16, &'static str) {
-        loop {
-            let code = self.code.load(Ordering::Acquire);
-            if code != 0 {
-                return (code, self.reason.get().copied().unwrap_or_default());
-            }
-            self.notify.notified().await;
-        }
-    }
-}
-
 impl Outbox {
     /// A queue of at most `limit` frames.
-    pub fn new(limit: usize) -> (Self, Inbox, Arc<Closer>) {
+    pub fn new(limit: usize) -> (Self, OutboxReceiver) {
         let shared = Arc::new(Shared {
             items: Mutex::new(VecDeque::new()),
             ready: Notify::new(),
             queued: AtomicUsize::new(0),
             senders_gone: AtomicBool::new(false),
             receiver_gone: AtomicBool::new(false),
+            too_slow: AtomicBool::new(false),
+            slow: Notify::new(),
         });
-        let closer = Arc::new(Closer::default());
         let outbox = Self {
             senders: Arc::new(Senders {
                 shared: shared.clone(),
             }),
-            closer: closer.clone(),
             limit: limit.max(1),
         };
-        (outbox, Inbox { shared }, closer)
+        (outbox, OutboxReceiver { shared })
     }
 
     /// Queues `item`; false if the connection is gone or was too slow.
     pub fn push(&self, item: Outbound) -> bool {
         let shared = &self.senders.shared;
-        if shared.receiver_gone.load(Ordering::Acquire) {
+        if shared.receiver_gone.load(Ordering::Acquire) || shared.too_slow.load(Ordering::Acquire) {
             return false;
         }
         let weight = item.weight();
@@ -185,10 +173,9 @@ impl Outbox {
         // (So a queue holds at most `limit` plus one commit's burst.)
         if before >= self.limit {
             shared.queued.fetch_sub(weight, Ordering::AcqRel);
-            self.closer.close(
-                CLOSE_SLOW_CONSUMER,
-                "too slow: outbound queue overflowed, reconnect and resume",
-            );
+            if !shared.too_slow.swap(true, Ordering::AcqRel) {
+                shared.slow.notify_waiters();
+            }
             return false;
         }
         shared
@@ -206,14 +193,14 @@ mod tests {
     use super::*;
 
     fn frame(text: &str) -> Outbound {
-        Outbound::Frame(Box::new(Message::Text(text.to_owned().into())))
+        Outbound::Frame(text.into())
     }
 
     fn texts(items: VecDeque<Outbound>) -> Vec<String> {
         items
             .into_iter()
             .map(|item| match item {
-                Outbound::Frame(m) => m.to_text().unwrap_or_default().to_owned(),
+                Outbound::Frame(text) => text.into(),
                 _ => String::new(),
             })
             .collect()
@@ -221,7 +208,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_writer_takes_everything_queued_in_order() {
-        let (outbox, mut inbox, _) = Outbox::new(10);
+        let (outbox, inbox) = Outbox::new(10);
         let clone = outbox.clone();
         assert!(outbox.push(frame("a")) && clone.push(frame("b")));
         assert_eq!(texts(inbox.take().await), ["a", "b"]);
@@ -231,7 +218,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_waiting_writer_wakes_on_a_push_and_ends_when_all_senders_are_gone() {
-        let (outbox, mut inbox, _) = Outbox::new(10);
+        let (outbox, inbox) = Outbox::new(10);
         let writer = tokio::spawn(async move {
             let first = texts(inbox.take().await);
             let last = inbox.take().await;
@@ -247,22 +234,29 @@ mod tests {
 
     #[tokio::test]
     async fn more_than_the_bound_unwritten_closes_as_too_slow() {
-        let (outbox, mut inbox, closer) = Outbox::new(2);
+        let (outbox, inbox) = Outbox::new(2);
         assert!(outbox.push(frame("1")) && outbox.push(frame("2")));
         // Taken but not yet written: still counts.
         let taken = inbox.take().await;
+        let waiting =
+            tokio::time::timeout(std::time::Duration::from_millis(20), inbox.overflowed());
+        assert!(waiting.await.is_err(), "not overflowed yet");
         assert!(!outbox.push(frame("3")));
-        assert_eq!(closer.closed().await.0, CLOSE_SLOW_CONSUMER);
+        inbox.overflowed().await;
+        // Once too slow, always too slow: the connection is to be closed.
         inbox.written(taken.len());
-        assert!(outbox.push(frame("4")));
+        assert!(!outbox.push(frame("4")));
     }
 
     #[tokio::test]
     async fn pushing_to_a_finished_writer_fails_quietly() {
-        let (outbox, inbox, closer) = Outbox::new(2);
+        let (outbox, inbox) = Outbox::new(2);
+        let shared = outbox.senders.shared.clone();
         drop(inbox);
         assert!(!outbox.push(frame("late")));
-        let closed = tokio::time::timeout(std::time::Duration::from_millis(50), closer.closed());
-        assert!(closed.await.is_err(), "no close was asked for");
+        assert!(
+            !shared.too_slow.load(Ordering::Acquire),
+            "not counted as too slow"
+        );
     }
 }

@@ -2,13 +2,13 @@
 //!
 //! One task owns all message writes. It takes every message waiting in its
 //! queue, stores them in one transaction (group commit: one fsync for many
-//! messages), and only then publishes them on the bus and acknowledges them.
+//! messages), and only then delivers them (here and to the other nodes) and acknowledges them.
 //! Because one writer assigns ids and publishes in id order, every member of a
 //! room sees the room's messages in the same order, the order of their ids.
 
-use super::event::{Event, EventKind};
-use super::model::StoredMessage;
-use crate::bus::Bus;
+use super::delivery::Fanout;
+use super::event::Event;
+use crate::model::{RoomEvent, StoredMessage};
 use crate::store::{Appended, NewMessage, Store, StoreError};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -23,7 +23,7 @@ const QUEUE: usize = 8192;
 #[derive(Debug, thiserror::Error)]
 pub enum PostError {
     #[error("message could not be stored: {0}")]
-    Store(#[from] StoreError),
+    Store(#[source] StoreError),
     #[error("server is shutting down")]
     ShuttingDown,
 }
@@ -51,9 +51,9 @@ pub struct Publisher {
 impl Publisher {
     /// Starts the writer task. It ends once every `Publisher` is dropped and
     /// the queue is drained, so shutting down loses no accepted message.
-    pub fn start(store: Arc<dyn Store>, bus: Arc<dyn Bus>) -> (Self, JoinHandle<()>) {
+    pub fn start(store: Arc<dyn Store>, fanout: Fanout) -> (Self, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE);
-        let task = tokio::spawn(write_loop(rx, store, bus, BATCH_MAX));
+        let task = tokio::spawn(write_loop(rx, store, fanout, BATCH_MAX));
         (Self { tx }, task)
     }
 
@@ -77,11 +77,11 @@ type Reply = oneshot::Sender<Result<Posted, PostError>>;
 async fn write_loop(
     mut rx: mpsc::Receiver<PostRequest>,
     store: Arc<dyn Store>,
-    bus: Arc<dyn Bus>,
+    fanout: Fanout,
     batch_max: usize,
 ) {
     let (committed, to_finish) = mpsc::channel::<Vec<(Reply, Appended)>>(4);
-    let finisher = tokio::spawn(finish_loop(to_finish, bus));
+    let finisher = tokio::spawn(finish_loop(to_finish, fanout));
     let mut batch = Vec::with_capacity(batch_max);
     while rx.recv_many(&mut batch, batch_max).await > 0 {
         let (messages, replies): (Vec<NewMessage>, Vec<Reply>) = batch
@@ -104,7 +104,7 @@ async fn write_loop(
                         },
                         Err(err) => {
                             tracing::error!(error = %err, room = %message.room, "message not stored");
-                            let _ = reply.send(Err(err.into()));
+                            let _ = reply.send(Err(PostError::Store(err)));
                         }
                     }
                 }
@@ -121,20 +121,20 @@ async fn write_loop(
     }
 }
 
-async fn finish_loop(mut rx: mpsc::Receiver<Vec<(Reply, Appended)>>, bus: Arc<dyn Bus>) {
+async fn finish_loop(mut rx: mpsc::Receiver<Vec<(Reply, Appended)>>, fanout: Fanout) {
     while let Some(done) = rx.recv().await {
-        finish(done, bus.as_ref()).await;
+        finish(done, &fanout).await;
     }
 }
 
 /// Publishes what is new, then acknowledges everything.
-async fn finish(done: Vec<(Reply, Appended)>, bus: &dyn Bus) {
+async fn finish(done: Vec<(Reply, Appended)>, fanout: &Fanout) {
     let mut events = Vec::new();
     let mut replies = Vec::with_capacity(done.len());
     for (reply, appended) in done {
         let posted = match appended {
             Appended::New(message) => {
-                events.push(Arc::new(Event::new(EventKind::Message(message.clone()))));
+                events.push(Arc::new(Event::new(RoomEvent::Message(message.clone()))));
                 Posted {
                     message,
                     duplicate: false,
@@ -147,11 +147,7 @@ async fn finish(done: Vec<(Reply, Appended)>, bus: &dyn Bus) {
         };
         replies.push((reply, posted));
     }
-    if let Err(err) = bus.publish(events).await {
-        // Stored but not delivered live: members still get it from history
-        // and on resume, so the sender's ack stays true.
-        tracing::error!(error = %err, "publishing stored messages failed");
-    }
+    fanout.publish(events).await;
     for (reply, posted) in replies {
         let _ = reply.send(Ok(posted));
     }

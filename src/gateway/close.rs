@@ -1,6 +1,10 @@
-//! WebSocket close codes palaver sends, in one place (see docs/protocol.md).
+//! WebSocket close codes palaver sends, in one place (see docs/protocol.md),
+//! and the `Closer` through which any part of a connection asks its writer
+//! to close with one.
 
-pub use crate::chat::outbox::CLOSE_SLOW_CONSUMER as SLOW_CONSUMER;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU16, Ordering};
+use tokio::sync::Notify;
 
 /// The server is shutting down; reconnect later.
 pub const GOING_AWAY: u16 = 1001;
@@ -11,3 +15,34 @@ pub const UNSUPPORTED_DATA: u16 = 1003;
 pub const POLICY_VIOLATION: u16 = 1008;
 /// A frame or message larger than the configured limit.
 pub const TOO_BIG: u16 = 1009;
+/// The connection's outbound queue overflowed: reconnect and resume.
+pub const SLOW_CONSUMER: u16 = 4000;
+
+/// Asks the connection's writer to close, once, with a code and a reason.
+#[derive(Default)]
+pub struct Closer {
+    code: AtomicU16,
+    reason: OnceLock<&'static str>,
+    notify: Notify,
+}
+
+impl Closer {
+    /// The first call wins; later ones are ignored.
+    pub fn close(&self, code: u16, reason: &'static str) {
+        if self.reason.set(reason).is_ok() {
+            self.code.store(code, Ordering::Release);
+            self.notify.notify_one();
+        }
+    }
+
+    /// Waits until `close` was called and returns its code and reason.
+    pub async fn closed(&self) -> (u16, &'static str) {
+        loop {
+            let code = self.code.load(Ordering::Acquire);
+            if code != 0 {
+                return (code, self.reason.get().copied().unwrap_or_default());
+            }
+            self.notify.notified().await;
+        }
+    }
+}

@@ -8,28 +8,27 @@
 //! each, even when the hub tells several at once.
 
 use super::close::TOO_BIG;
-use super::session::Session;
-use crate::chat::event::EventKind;
-use crate::chat::model::Room;
+use super::reader::Session;
+use crate::model::{MessageText, Room, RoomEvent, TextError};
 use axum::extract::ws::Utf8Bytes;
 
 pub async fn open(session: &mut Session, room: Room) {
     session.join(room, |_| Vec::new()).await;
 }
 
-pub fn shows(kind: &EventKind, _me: i64) -> bool {
+pub fn shows(kind: &RoomEvent) -> bool {
     !matches!(
         kind,
-        EventKind::Typing { .. } | EventKind::Presence { .. } | EventKind::Roster { .. }
+        RoomEvent::Typing { .. } | RoomEvent::Presence { .. } | RoomEvent::Roster { .. }
     )
 }
 
-pub fn encode(kind: &EventKind) -> Option<Utf8Bytes> {
+pub fn encode(kind: &RoomEvent) -> Option<Utf8Bytes> {
     let text = match kind {
-        EventKind::Message(m) => format!("[{}] {}: {}", m.room, m.author.username, m.content),
-        EventKind::Joined { room, user, .. } => format!("User '{user}' joined room '{room}'."),
-        EventKind::Left { room, user, .. } => format!("User '{user}' left room '{room}'."),
-        EventKind::Typing { .. } | EventKind::Presence { .. } | EventKind::Roster { .. } => {
+        RoomEvent::Message(m) => format!("[{}] {}: {}", m.room, m.author.username, m.content),
+        RoomEvent::Joined { room, user, .. } => format!("User '{user}' joined room '{room}'."),
+        RoomEvent::Left { room, user, .. } => format!("User '{user}' left room '{room}'."),
+        RoomEvent::Typing { .. } | RoomEvent::Presence { .. } | RoomEvent::Roster { .. } => {
             return None;
         }
     };
@@ -40,23 +39,22 @@ pub fn encode(kind: &EventKind) -> Option<Utf8Bytes> {
 /// ignored; a message that cannot be stored is logged and not echoed (this
 /// protocol has no way to say more), and the connection stays open.
 pub async fn on_text(session: &mut Session, text: Utf8Bytes) {
-    if text.trim().is_empty() {
-        return;
-    }
-    if text.len() > session.state.config.max_message_bytes {
-        session.closer.close(TOO_BIG, "message too big");
-        return;
-    }
+    let text = match MessageText::parse(
+        text.as_str().to_owned(),
+        session.state.config.max_message_bytes,
+    ) {
+        Ok(text) => text,
+        Err(TextError::Blank) => return,
+        Err(TextError::TooLong { .. }) => {
+            session.closer.close(TOO_BIG, "message too big");
+            return;
+        }
+    };
     let Some(room) = session.rooms.values().next().cloned() else {
         return;
     };
     let user = session.user.username.clone();
-    match session
-        .state
-        .chat
-        .post(&room, &session.user, text.as_str().to_owned(), None)
-        .await
-    {
+    match session.state.chat.post(&room, &session.user, text, None).await {
         Ok(reply) => session.pending.push_back(Box::pin(async move {
             if let Ok(Err(err)) = reply.await {
                 tracing::warn!(%user, room = %room.name, error = %err, "message not stored, not delivered");

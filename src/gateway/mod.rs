@@ -1,14 +1,17 @@
-//! WebSocket connections: the upgrade (auth, room, protocol), then one
-//! `session` per socket. How frames look on the wire lives in `compat` (the
-//! chapter's text frames) and `v1` (palaver's JSON protocol).
+//! WebSocket connections: the upgrade (auth, room, protocol), then per
+//! socket a `reader` (frames in, calls to the chat core) and a `writer`
+//! (the outbox out, in the connection's format). How frames look on the wire
+//! lives in `compat` (the chapter's text frames) and `v1` (palaver's JSON
+//! protocol); close codes in `close`.
 
 pub mod close;
 mod compat;
-mod session;
-mod v1;
+mod reader;
+pub mod v1;
+mod writer;
 
 use crate::app::AppState;
-use crate::auth::extract::{bearer_token, subprotocol_token, user_for_token};
+use crate::auth::extract::{bearer_token, subprotocol_token};
 use crate::error::ApiError;
 use crate::error::extract::Query;
 use axum::Router;
@@ -28,11 +31,15 @@ use serde::Deserialize;
 const READ_BUFFER: usize = 512;
 const WRITE_BUFFER: usize = 4 * 1024;
 
+/// Room for a v1 envelope around the largest allowed content: the transport
+/// limit is the content limit plus this.
+const ENVELOPE_BYTES: usize = 4 * 1024;
+
 /// The subprotocol a client offers to speak palaver's JSON protocol.
 pub const V1_SUBPROTOCOL: &str = "palaver.v1";
 
-/// The wire format of one connection; its value is the slot of the event
-/// frame cache that holds this format's encoding.
+/// The wire format of one connection; its value is the slot of the event's
+/// encoding cache that holds this format's frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
     Compat = 0,
@@ -89,7 +96,7 @@ async fn upgrade(
         .as_deref()
         .or_else(|| bearer_token(&headers))
         .or_else(|| subprotocol_token(&headers));
-    let user = match user_for_token(&state, token).await {
+    let user = match state.authenticate(token).await {
         Ok(user) => user,
         Err(err) => return err.into_response(),
     };
@@ -102,13 +109,13 @@ async fn upgrade(
     // as the chapter does: its page shows the close, not an HTTP error.
     let room = match room {
         None => None,
-        Some(name) => match state.store.room(&name).await {
+        Some(name) => match state.chat.room(&name).await {
             Ok(found) => Some(found.ok_or(name)),
             Err(err) => return ApiError::from(err).into_response(),
         },
     };
     let limits = &state.config;
-    let frame_limit = limits.max_message_bytes + session::ENVELOPE_BYTES;
+    let frame_limit = limits.max_message_bytes + ENVELOPE_BYTES;
     let ws = ws
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
@@ -122,7 +129,7 @@ async fn upgrade(
     };
     let sessions = state.sessions.clone();
     ws.on_upgrade(move |socket| {
-        sessions.track_future(session::run(state, socket, user, protocol, room))
+        sessions.track_future(reader::run(state, socket, user, protocol, room))
     })
 }
 

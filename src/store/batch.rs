@@ -4,7 +4,7 @@
 //! each runs the SQL in its own dialect.
 
 use super::{Appended, NewMessage};
-use crate::chat::model::StoredMessage;
+use crate::model::StoredMessage;
 use std::collections::HashMap;
 
 /// What will become of each message of the batch.
@@ -193,7 +193,7 @@ pub fn list(n: usize, mark: fn(usize) -> String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::model::{Timestamp, User};
+    use crate::model::{Timestamp, User};
 
     fn msg(room_id: i64, author: i64, cid: Option<&str>) -> NewMessage {
         NewMessage {

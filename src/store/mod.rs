@@ -12,7 +12,7 @@ mod sqlite;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
-use crate::chat::model::{Room, StoredMessage, Timestamp, User};
+use crate::model::{Room, StoredMessage, Timestamp, User};
 use async_trait::async_trait;
 
 #[derive(Debug, thiserror::Error)]

@@ -7,7 +7,7 @@
 use super::batch::{append_batch, list};
 use super::rows::{self, ROOM_COLUMNS, conflict_or};
 use super::{Appended, Credentials, NewMessage, Page, Store, StoreError};
-use crate::chat::model::{Room, StoredMessage, Timestamp, User};
+use crate::model::{Room, StoredMessage, Timestamp, User};
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Row};

@@ -1,6 +1,6 @@
 //! Turning rows into the chat's types, for either backend.
 
-use crate::chat::model::{Room, StoredMessage, Timestamp, User};
+use crate::model::{Room, StoredMessage, Timestamp, User};
 use sqlx::{ColumnIndex, Database, Decode, Row, Type};
 
 /// The fields every message query selects, in both dialects.

@@ -6,7 +6,7 @@
 use super::batch::{append_batch, list};
 use super::rows::{self, ROOM_COLUMNS, conflict_or};
 use super::{Appended, Credentials, NewMessage, Page, Store, StoreError};
-use crate::chat::model::{Room, StoredMessage, Timestamp, User};
+use crate::model::{Room, StoredMessage, Timestamp, User};
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};

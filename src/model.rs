@@ -1,5 +1,8 @@
-//! The chat's nouns. Input types validate on construction ("parse, don't
-//! validate"): a `Username` that exists is a valid username everywhere after.
+//! The chat's nouns, shared by every layer (the store keeps them, the bus
+//! carries them, the chat core moves them, the gateways show them), so that
+//! none of those layers has to depend on another for its types. Input types
+//! validate on construction ("parse, don't validate"): a `Username` that
+//! exists is a valid username everywhere after.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
@@ -116,6 +119,110 @@ pub fn parse_topic(raw: &str) -> Result<String, Invalid> {
     Ok(raw.trim().to_owned())
 }
 
+/// The text of a chat message: not blank and at most the configured size,
+/// the same rule for every protocol (each says "no" in its own way).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageText(String);
+
+/// Why a message text was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TextError {
+    #[error("content is empty")]
+    Blank,
+    #[error("content is over {max} bytes")]
+    TooLong { max: usize },
+}
+
+impl MessageText {
+    /// `max` is in bytes of UTF-8 (`--max-message-bytes`).
+    pub fn parse(raw: String, max: usize) -> Result<Self, TextError> {
+        if raw.trim().is_empty() {
+            return Err(TextError::Blank);
+        }
+        if raw.len() > max {
+            return Err(TextError::TooLong { max });
+        }
+        Ok(Self(raw))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+/// Identifies one WebSocket connection within this node.
+pub type ConnId = u64;
+
+/// Something that happened in a room, as every layer sees it: the store
+/// produced it or the bus carried it; the chat core hands it to the room's
+/// members; each gateway decides whether and how its protocol shows it.
+#[derive(Debug, Clone)]
+pub enum RoomEvent {
+    Message(StoredMessage),
+    /// A connection entered a room. `first` is true when it is the user's
+    /// only connection there, i.e. the user just came online in the room.
+    /// `conn` is 0 (and `first` false) for a connection on another node.
+    Joined {
+        room: String,
+        user: String,
+        user_id: i64,
+        conn: ConnId,
+        first: bool,
+    },
+    /// A connection left a room; `last` when the user has none left there.
+    Left {
+        room: String,
+        user: String,
+        user_id: i64,
+        conn: ConnId,
+        last: bool,
+    },
+    Typing {
+        room: String,
+        user: String,
+        user_id: i64,
+    },
+    /// A user came online in a room, or went offline, on other nodes only.
+    Presence {
+        room: String,
+        user: String,
+        online: bool,
+    },
+    /// The net effect of several presence changes told to a room at once
+    /// (see `chat::presence`): who came online and who went offline.
+    Roster {
+        room: String,
+        joined: Vec<String>,
+        left: Vec<String>,
+    },
+}
+
+impl RoomEvent {
+    /// Joins, leaves and presence changes: told to a room in coalesced
+    /// batches rather than one by one.
+    pub fn is_presence(&self) -> bool {
+        matches!(
+            self,
+            Self::Joined { .. } | Self::Left { .. } | Self::Presence { .. }
+        )
+    }
+
+    pub fn room(&self) -> &str {
+        match self {
+            Self::Message(m) => &m.room,
+            Self::Joined { room, .. }
+            | Self::Left { room, .. }
+            | Self::Typing { room, .. }
+            | Self::Presence { room, .. }
+            | Self::Roster { room, .. } => room,
+        }
+    }
+}
+
 /// Microseconds since the Unix epoch, UTC: the unit both stores keep.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Timestamp(pub i64);
@@ -194,6 +301,22 @@ mod tests {
         assert!(RoomName::parse("General").is_err());
         assert!(RoomName::parse("rust-lang_2").is_ok());
         assert!(RoomName::parse(&"a".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn message_texts() {
+        assert_eq!(
+            MessageText::parse(" \n\t".into(), 10),
+            Err(TextError::Blank)
+        );
+        assert_eq!(
+            MessageText::parse("é".repeat(6), 11),
+            Err(TextError::TooLong { max: 11 })
+        );
+        assert_eq!(
+            MessageText::parse(" hi ".into(), 4).map(MessageText::into_string),
+            Ok(" hi ".to_owned())
+        );
     }
 
     #[test]

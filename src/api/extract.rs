@@ -1,0 +1,23 @@
+//! The authenticated caller of an HTTP route.
+
+use crate::app::AppState;
+use crate::auth::extract::bearer_token;
+use crate::error::ApiError;
+use crate::model::User;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+
+/// The user behind the request's `Authorization: Bearer` token; a route
+/// that takes one answers 401 without it.
+pub struct AuthUser(pub User);
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        state
+            .authenticate(bearer_token(&parts.headers))
+            .await
+            .map(AuthUser)
+    }
+}

@@ -1,0 +1,220 @@
+//! One WebSocket connection: a reader (this task) and a writer (its own
+//! task, `writer`).
+//!
+//! The reader decodes frames and calls the chat core; it never writes to the
+//! socket. Everything bound for the client goes through the connection's
+//! bounded `Outbox` to the writer, which writes as many frames as are waiting
+//! and flushes once. So a slow socket only ever backs up its own queue.
+
+use super::close::{Closer, POLICY_VIOLATION, TOO_BIG, UNSUPPORTED_DATA};
+use super::writer::{Activity, Writer};
+use super::{Protocol, compat, v1};
+use crate::app::AppState;
+use crate::chat::outbox::{Outbound, Outbox};
+use crate::model::{ConnId, Room, User};
+use axum::extract::ws::{Message, WebSocket};
+use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
+use futures_util::stream::{FuturesOrdered, SplitStream};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// After the writer closed, how long the reader waits for the peer's close.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+/// A reply still waiting for its message to be stored; yields the frame to
+/// send (an ack, an error) or nothing.
+pub type PendingReply = BoxFuture<'static, Option<String>>;
+
+/// The reader's view of the connection, shared by both protocols.
+pub struct Session {
+    pub state: AppState,
+    pub user: User,
+    pub conn: ConnId,
+    pub outbox: Outbox,
+    pub closer: Arc<Closer>,
+    /// Rooms this connection is in.
+    pub rooms: HashMap<String, Room>,
+    /// Replies in the order their commands arrived.
+    pub pending: FuturesOrdered<PendingReply>,
+    /// Protocol-specific reader state (rate limit, strikes).
+    pub v1: v1::ReaderState,
+}
+
+impl Session {
+    /// Joins `room`; `greeting`, given who is online, is queued to this
+    /// connection before any of the room's events.
+    pub async fn join(&mut self, room: Room, greeting: impl FnOnce(Vec<String>) -> Vec<Outbound>) {
+        let chat = &self.state.chat;
+        chat.join(&room, self.conn, &self.user, &self.outbox, greeting)
+            .await;
+        self.rooms.insert(room.name.clone(), room);
+    }
+
+    pub async fn leave(&mut self, room: &str) -> bool {
+        if self.rooms.remove(room).is_none() {
+            return false;
+        }
+        self.state.chat.leave(room, self.conn).await;
+        true
+    }
+
+    /// Queues a frame for this connection alone.
+    pub fn send(&self, frame: String) {
+        self.outbox.push(Outbound::Frame(frame.into()));
+    }
+}
+
+/// Serves one upgraded connection until it closes. The setup is done here,
+/// outside the future: an `async fn` keeps its arguments (the whole socket)
+/// in its state for as long as it runs, and every idle connection would pay
+/// for that.
+pub fn run(
+    state: AppState,
+    socket: WebSocket,
+    user: User,
+    protocol: Protocol,
+    room: Option<Result<Room, String>>,
+) -> impl Future<Output = ()> + Send + 'static {
+    let conn = state.next_conn_id();
+    let (outbox, receiver) = Outbox::new(state.config.outbound_queue);
+    let (sink, stream) = socket.split();
+    let done = CancellationToken::new();
+    let activity = Arc::new(Activity::new());
+    let closer = Arc::new(Closer::default());
+    let writer = Writer {
+        protocol,
+        user_id: user.id,
+        chat: state.chat.clone(),
+        closer: closer.clone(),
+        shutdown: state.shutdown.clone(),
+        done: done.clone(),
+        ping_interval: state.config.ping_interval,
+        activity: activity.clone(),
+        floors: HashMap::new(),
+        summaries: false,
+    };
+    let writer = tokio::spawn(writer.run(sink, receiver));
+    tracing::debug!(conn, user = %user.username, ?protocol, "connected");
+    let session = Session {
+        state,
+        user,
+        conn,
+        outbox,
+        closer,
+        rooms: HashMap::new(),
+        pending: FuturesOrdered::new(),
+        v1: v1::ReaderState::default(),
+    };
+    let connection = Connection {
+        stream,
+        protocol,
+        done,
+        activity,
+        writer,
+    };
+    serve(session, connection, room)
+}
+
+/// What the reader needs besides the session.
+struct Connection {
+    stream: SplitStream<WebSocket>,
+    protocol: Protocol,
+    done: CancellationToken,
+    activity: Arc<Activity>,
+    writer: JoinHandle<()>,
+}
+
+async fn serve(mut session: Session, connection: Connection, room: Option<Result<Room, String>>) {
+    let Connection {
+        stream,
+        protocol,
+        done,
+        activity,
+        writer,
+    } = connection;
+    match (room, protocol) {
+        (Some(Ok(room)), Protocol::Compat) => Box::pin(compat::open(&mut session, room)).await,
+        (Some(Ok(room)), Protocol::V1) => Box::pin(v1::open(&mut session, room)).await,
+        (Some(Err(_)), _) => session.closer.close(POLICY_VIOLATION, "Invalid chat room"),
+        (None, Protocol::Compat) => session.closer.close(
+            POLICY_VIOLATION,
+            "a room is required: use /ws/{room}, or offer the palaver.v1 subprotocol",
+        ),
+        (None, Protocol::V1) => {}
+    }
+    read_loop(&mut session, stream, protocol, &done, &activity).await;
+
+    let rooms: Vec<String> = session.rooms.keys().cloned().collect();
+    for room in rooms {
+        Box::pin(session.leave(&room)).await;
+    }
+    done.cancel();
+    let conn = session.conn;
+    drop(session);
+    if let Err(err) = writer.await {
+        tracing::error!(conn, error = %err, "writer task failed");
+    }
+    tracing::debug!(conn, "disconnected");
+}
+
+async fn read_loop(
+    session: &mut Session,
+    mut stream: SplitStream<WebSocket>,
+    protocol: Protocol,
+    done: &CancellationToken,
+    activity: &Activity,
+) {
+    loop {
+        tokio::select! {
+            _ = done.cancelled() => {
+                // The writer sent a close frame; give the peer a moment to answer it.
+                let _ = tokio::time::timeout(CLOSE_GRACE, async {
+                    while let Some(Ok(frame)) = stream.next().await {
+                        if matches!(frame, Message::Close(_)) { break; }
+                    }
+                }).await;
+                return;
+            }
+            Some(reply) = session.pending.next() => {
+                if let Some(frame) = reply {
+                    session.send(frame);
+                }
+            }
+            frame = stream.next() => {
+                activity.touch();
+                match frame {
+                    // Boxed: a connection spends its life waiting here, and
+                    // an inline handler would make every idle connection's
+                    // future as big as the biggest command's.
+                    Some(Ok(Message::Text(text))) => match protocol {
+                        Protocol::Compat => Box::pin(compat::on_text(session, text)).await,
+                        Protocol::V1 => Box::pin(v1::on_text(session, text)).await,
+                    },
+                    Some(Ok(Message::Binary(_))) => {
+                        session.closer.close(UNSUPPORTED_DATA, "binary frames are not supported");
+                    }
+                    Some(Ok(Message::Close(_))) | None => return,
+                    Some(Ok(_)) => {} // ping, pong: the activity stamp is all they are for
+                    Some(Err(err)) => {
+                        if is_too_big(err) {
+                            session.closer.close(TOO_BIG, "message too big");
+                        } else {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn is_too_big(err: axum::Error) -> bool {
+    use tokio_tungstenite::tungstenite::Error;
+    err.into_inner()
+        .downcast_ref::<Error>()
+        .is_some_and(|e| matches!(e, Error::Capacity(_)))
+}

@@ -1,0 +1,191 @@
+//! Every frame the server sends in palaver.v1, as one serde type, so that a
+//! frame's shape is written down once (docs/protocol.md describes the same).
+//! The HTTP history endpoint answers with `MessageBody`, the `message`
+//! event's fields: one message, one shape.
+
+use crate::model::{StoredMessage, Timestamp};
+use serde::Serialize;
+use serde_json::Value;
+
+/// The stable error codes of `error` events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    BadJson,
+    UnknownCommand,
+    BadCommand,
+    UnknownRoom,
+    NotSubscribed,
+    TooLarge,
+    EmptyMessage,
+    RateLimited,
+    StoreFailed,
+}
+
+impl ErrorCode {
+    /// Frames that make no sense count toward closing the connection;
+    /// refusals of well-formed commands do not.
+    pub fn is_strike(self) -> bool {
+        matches!(
+            self,
+            Self::BadJson | Self::UnknownCommand | Self::BadCommand
+        )
+    }
+}
+
+/// A stored message as clients see it.
+#[derive(Debug, Serialize)]
+pub struct MessageBody<'a> {
+    pub id: i64,
+    pub room: &'a str,
+    pub user: &'a str,
+    pub content: &'a str,
+    pub ts: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<&'a str>,
+}
+
+impl<'a> From<&'a StoredMessage> for MessageBody<'a> {
+    fn from(m: &'a StoredMessage) -> Self {
+        Self {
+            id: m.id,
+            room: &m.room,
+            user: &m.author.username,
+            content: &m.content,
+            ts: m.created_at,
+            client_id: m.client_id.as_deref(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame<'a> {
+    /// The answer to `hello`: the capabilities this connection now has.
+    Hello {
+        capabilities: Vec<&'static str>,
+    },
+    Subscribed {
+        room: &'a str,
+        presence: &'a [String],
+    },
+    Unsubscribed {
+        room: &'a str,
+    },
+    Message(MessageBody<'a>),
+    Ack {
+        client_id: &'a str,
+        room: &'a str,
+        id: i64,
+        ts: Timestamp,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        duplicate: bool,
+    },
+    Joined {
+        room: &'a str,
+        user: &'a str,
+    },
+    Left {
+        room: &'a str,
+        user: &'a str,
+    },
+    Typing {
+        room: &'a str,
+        user: &'a str,
+    },
+    /// Several users came or went at once (only with `presence_summary`).
+    Presence {
+        room: &'a str,
+        joined: &'a [String],
+        left: &'a [String],
+    },
+    Pong,
+    Error {
+        code: ErrorCode,
+        message: &'a str,
+        /// On `store_failed` for a send: which message to send again.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        client_id: Option<&'a str>,
+    },
+}
+
+/// A frame answering a command, carrying the command's `ref` when it had one.
+#[derive(Serialize)]
+struct Reply<'a> {
+    #[serde(flatten)]
+    frame: &'a ServerFrame<'a>,
+    #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+    reference: Option<&'a Value>,
+}
+
+impl ServerFrame<'_> {
+    /// The frame's text.
+    pub fn encode(&self) -> String {
+        // These types hold only strings, numbers and lists: serializing
+        // them cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// The frame's text, as the answer to the command that carried `reference`.
+    pub fn reply(&self, reference: Option<&Value>) -> String {
+        if reference.is_none() {
+            return self.encode();
+        }
+        serde_json::to_string(&Reply {
+            frame: self,
+            reference,
+        })
+        .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parsed(text: &str) -> Value {
+        serde_json::from_str(text).expect("valid JSON")
+    }
+
+    #[test]
+    fn a_reply_carries_the_commands_ref_and_a_frame_without_one_does_not() {
+        let pong = ServerFrame::Pong;
+        assert_eq!(
+            parsed(&pong.reply(Some(&json!({"n": 1})))),
+            json!({"type": "pong", "ref": {"n": 1}})
+        );
+        assert_eq!(parsed(&pong.reply(None)), json!({"type": "pong"}));
+    }
+
+    #[test]
+    fn an_ack_says_duplicate_only_when_it_is_one() {
+        let ack = |duplicate| ServerFrame::Ack {
+            client_id: "c",
+            room: "r",
+            id: 3,
+            ts: Timestamp(0),
+            duplicate,
+        };
+        let fresh = parsed(&ack(false).encode());
+        assert_eq!(
+            fresh,
+            json!({"type": "ack", "client_id": "c", "room": "r", "id": 3, "ts": "1970-01-01T00:00:00.000000Z"})
+        );
+        assert_eq!(parsed(&ack(true).encode())["duplicate"], json!(true));
+    }
+
+    #[test]
+    fn errors_carry_a_stable_code() {
+        let error = ServerFrame::Error {
+            code: ErrorCode::StoreFailed,
+            message: "message not stored",
+            client_id: Some("c-1"),
+        };
+        let frame = parsed(&error.reply(Some(&json!("r1"))));
+        assert_eq!(
+            frame,
+            json!({"type": "error", "code": "store_failed", "message": "message not stored", "client_id": "c-1", "ref": "r1"})
+        );
+    }
+}

@@ -1,0 +1,281 @@
+//! What each palaver.v1 command does: check it, call the chat core, and
+//! queue the answer (an ack waits for its message to be stored).
+
+use super::PRESENCE_SUMMARY;
+use super::commands::{self, Command, Refusal};
+use super::frames::{ErrorCode, ServerFrame};
+use crate::chat::outbox::{Outbound, Replay};
+use crate::chat::publisher::PostError;
+use crate::gateway::close::POLICY_VIOLATION;
+use crate::gateway::reader::Session;
+use crate::model::{MessageText, Room, TextError};
+use axum::extract::ws::Utf8Bytes;
+use serde_json::Value;
+
+/// Bad frames in a row after which the connection is closed (1008).
+const MAX_STRIKES: u32 = 10;
+/// Longest accepted `client_id`.
+const MAX_CLIENT_ID: usize = 128;
+
+/// `/ws/{room}` with v1: subscribed to that room from the start.
+pub async fn open(session: &mut Session, room: Room) {
+    subscribe_to(session, room, None, None).await;
+}
+
+pub async fn on_text(session: &mut Session, text: Utf8Bytes) {
+    let (reference, command) = commands::decode(text.as_str());
+    let command = match command {
+        Ok(command) => command,
+        Err(Refusal { code, message }) => return refuse(session, reference, code, message),
+    };
+    session.v1.strikes = 0;
+    match command {
+        Command::Ping => session.send(ServerFrame::Pong.reply(reference.as_ref())),
+        Command::Hello { capabilities } => hello(session, reference, &capabilities),
+        Command::Subscribe { room, since } => subscribe(session, reference, room, since).await,
+        Command::Unsubscribe { room } => {
+            if session.leave(&room).await {
+                let frame = ServerFrame::Unsubscribed { room: &room };
+                session.send(frame.reply(reference.as_ref()));
+            } else {
+                refuse(
+                    session,
+                    reference,
+                    ErrorCode::NotSubscribed,
+                    "not subscribed to this room",
+                );
+            }
+        }
+        Command::Typing { room } => {
+            if !session.rooms.contains_key(&room) {
+                return refuse(
+                    session,
+                    reference,
+                    ErrorCode::NotSubscribed,
+                    "not subscribed to this room",
+                );
+            }
+            if !session.v1.allow(session.state.config.rate_limit) {
+                return refuse(session, reference, ErrorCode::RateLimited, "slow down");
+            }
+            let user = session.user.clone();
+            session.state.chat.typing(&room, &user).await;
+        }
+        Command::Send {
+            room,
+            content,
+            client_id,
+        } => send(session, reference, room, content, client_id).await,
+    }
+}
+
+/// Grants the capabilities asked for that this server has; the answer is
+/// queued before the change takes effect, and everything after it follows it.
+fn hello(session: &mut Session, reference: Option<Value>, asked: &[String]) {
+    let summaries = asked.iter().any(|c| c == PRESENCE_SUMMARY);
+    let capabilities = if summaries {
+        vec![PRESENCE_SUMMARY]
+    } else {
+        Vec::new()
+    };
+    session.send(ServerFrame::Hello { capabilities }.reply(reference.as_ref()));
+    if summaries {
+        session.outbox.push(Outbound::PresenceSummaries);
+    }
+}
+
+async fn subscribe_to(
+    session: &mut Session,
+    room: Room,
+    since: Option<i64>,
+    reference: Option<Value>,
+) {
+    let replay = since.map(|since| {
+        Outbound::Replay(Box::new(Replay {
+            room: room.name.clone(),
+            room_id: room.id,
+            since,
+        }))
+    });
+    let name = room.name.clone();
+    if session.rooms.contains_key(&name) {
+        let presence = session.state.chat.online(&name).await;
+        session.send(subscribed(reference.as_ref(), &name, &presence));
+        if let Some(replay) = replay {
+            session.outbox.push(replay);
+        }
+        return;
+    }
+    session
+        .join(room, move |presence| {
+            let mut greeting = vec![Outbound::Frame(
+                subscribed(reference.as_ref(), &name, &presence).into(),
+            )];
+            greeting.extend(replay);
+            greeting
+        })
+        .await;
+}
+
+fn subscribed(reference: Option<&Value>, room: &str, presence: &[String]) -> String {
+    ServerFrame::Subscribed { room, presence }.reply(reference)
+}
+
+async fn subscribe(
+    session: &mut Session,
+    reference: Option<Value>,
+    room: String,
+    since: Option<i64>,
+) {
+    if since.is_some_and(|s| s < 0) {
+        return refuse(
+            session,
+            reference,
+            ErrorCode::BadCommand,
+            "since must be 0 or more",
+        );
+    }
+    match session.state.chat.room(&room).await {
+        Ok(Some(found)) => subscribe_to(session, found, since, reference).await,
+        Ok(None) => refuse(session, reference, ErrorCode::UnknownRoom, "no such room"),
+        Err(err) => {
+            tracing::error!(error = %err, "room lookup failed");
+            refuse(
+                session,
+                reference,
+                ErrorCode::StoreFailed,
+                "could not look the room up; try again",
+            )
+        }
+    }
+}
+
+async fn send(
+    session: &mut Session,
+    reference: Option<Value>,
+    room: String,
+    content: String,
+    client_id: String,
+) {
+    let Some(room) = session.rooms.get(&room).cloned() else {
+        return refuse(
+            session,
+            reference,
+            ErrorCode::NotSubscribed,
+            "not subscribed to this room",
+        );
+    };
+    if client_id.is_empty() || client_id.len() > MAX_CLIENT_ID {
+        return refuse(
+            session,
+            reference,
+            ErrorCode::BadCommand,
+            "client_id must be 1-128 bytes",
+        );
+    }
+    let text = match MessageText::parse(content, session.state.config.max_message_bytes) {
+        Ok(text) => text,
+        Err(TextError::Blank) => {
+            return refuse(
+                session,
+                reference,
+                ErrorCode::EmptyMessage,
+                "content is empty",
+            );
+        }
+        Err(err @ TextError::TooLong { .. }) => {
+            let why = err.to_string();
+            session.send(error_frame(
+                reference.as_ref(),
+                ErrorCode::TooLarge,
+                &why,
+                None,
+            ));
+            return;
+        }
+    };
+    if !session.v1.allow(session.state.config.rate_limit) {
+        return refuse(session, reference, ErrorCode::RateLimited, "slow down");
+    }
+    let posted = session
+        .state
+        .chat
+        .post(&room, &session.user, text, Some(client_id.clone()))
+        .await;
+    let stored = match posted {
+        Ok(stored) => stored,
+        Err(err) => {
+            tracing::warn!(error = %err, "message not accepted");
+            let frame = store_failed(reference.as_ref(), &client_id);
+            return session.send(frame);
+        }
+    };
+    session.pending.push_back(Box::pin(async move {
+        let posted = match stored.await {
+            Ok(Ok(posted)) => posted,
+            Ok(Err(err)) => {
+                // The cause is for the log; the client is told what to do.
+                tracing::warn!(error = %err, client_id, "message not stored");
+                return Some(store_failed(reference.as_ref(), &client_id));
+            }
+            Err(_) => {
+                tracing::warn!(error = %PostError::ShuttingDown, client_id, "message not stored");
+                return Some(store_failed(reference.as_ref(), &client_id));
+            }
+        };
+        let message = &posted.message;
+        let ack = ServerFrame::Ack {
+            client_id: &client_id,
+            room: &message.room,
+            id: message.id,
+            ts: message.created_at,
+            duplicate: posted.duplicate,
+        };
+        Some(ack.reply(reference.as_ref()))
+    }));
+}
+
+fn error_frame(
+    reference: Option<&Value>,
+    code: ErrorCode,
+    message: &str,
+    client_id: Option<&str>,
+) -> String {
+    ServerFrame::Error {
+        code,
+        message,
+        client_id,
+    }
+    .reply(reference)
+}
+
+fn store_failed(reference: Option<&Value>, client_id: &str) -> String {
+    error_frame(
+        reference,
+        ErrorCode::StoreFailed,
+        "message not stored; resend it with the same client_id",
+        Some(client_id),
+    )
+}
+
+fn refuse(session: &mut Session, reference: Option<Value>, code: ErrorCode, message: &str) {
+    session.send(error_frame(reference.as_ref(), code, message, None));
+    if code.is_strike() {
+        session.v1.strikes += 1;
+        if session.v1.strikes >= MAX_STRIKES {
+            session
+                .closer
+                .close(POLICY_VIOLATION, "too many bad commands");
+        }
+    }
+}
+
+/// The frame the writer sends when a replay could not read the store.
+pub fn replay_failed() -> String {
+    error_frame(
+        None,
+        ErrorCode::StoreFailed,
+        "could not read history; subscribe again",
+        None,
+    )
+}

@@ -1,0 +1,86 @@
+//! palaver's own protocol, `palaver.v1`: JSON text frames. docs/protocol.md
+//! is the reference. `commands` is what clients send, `frames` what the
+//! server sends, `handlers` what a command does; this file decides which
+//! room events a v1 connection sees and how they look.
+
+mod commands;
+pub mod frames;
+mod handlers;
+
+pub use handlers::{on_text, open, replay_failed};
+
+use crate::chat::event::Event;
+use crate::model::RoomEvent;
+use axum::extract::ws::Utf8Bytes;
+use frames::{MessageBody, ServerFrame};
+use std::time::Instant;
+
+/// The capability that replaces several `joined`/`left` events told at
+/// once with one `presence` event. Without it a client gets exactly what
+/// the first v1 clients were written against: one event per user.
+pub const PRESENCE_SUMMARY: &str = "presence_summary";
+
+/// Per-connection reader state: strikes and the send rate limit.
+#[derive(Default)]
+pub struct ReaderState {
+    strikes: u32,
+    tokens: f64,
+    refilled: Option<Instant>,
+}
+
+impl ReaderState {
+    /// Token bucket: `rate` per second, bursts of twice that. 0 disables it.
+    fn allow(&mut self, rate: u32) -> bool {
+        if rate == 0 {
+            return true;
+        }
+        let burst = 2.0 * f64::from(rate);
+        let now = Instant::now();
+        let elapsed = self.refilled.map_or(burst, |t| {
+            now.duration_since(t).as_secs_f64() * f64::from(rate)
+        });
+        self.tokens = (self.tokens + elapsed).min(burst);
+        self.refilled = Some(now);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Presence is per user: joins and leaves show only when a user comes
+/// online in a room or goes offline there, and never to the user it is
+/// about. With `summaries` (the client asked for `presence_summary`), one
+/// `presence` frame stands in for the changes it sums up.
+pub fn shows(event: &Event, me: i64, summaries: bool) -> bool {
+    match &event.kind {
+        RoomEvent::Message(_) => true,
+        RoomEvent::Typing { user_id, .. } => *user_id != me,
+        RoomEvent::Roster { .. } => summaries,
+        _ if summaries && event.is_summarized() => false,
+        RoomEvent::Joined { first, user_id, .. } => *first && *user_id != me,
+        RoomEvent::Left { last, user_id, .. } => *last && *user_id != me,
+        RoomEvent::Presence { .. } => true,
+    }
+}
+
+pub fn message_frame(m: &crate::model::StoredMessage) -> Utf8Bytes {
+    ServerFrame::Message(MessageBody::from(m)).encode().into()
+}
+
+pub fn encode(kind: &RoomEvent) -> Option<Utf8Bytes> {
+    let frame = match kind {
+        RoomEvent::Message(m) => return Some(message_frame(m)),
+        RoomEvent::Joined { room, user, .. } => ServerFrame::Joined { room, user },
+        RoomEvent::Left { room, user, .. } => ServerFrame::Left { room, user },
+        RoomEvent::Typing { room, user, .. } => ServerFrame::Typing { room, user },
+        RoomEvent::Presence { room, user, online } => match online {
+            true => ServerFrame::Joined { room, user },
+            false => ServerFrame::Left { room, user },
+        },
+        RoomEvent::Roster { room, joined, left } => ServerFrame::Presence { room, joined, left },
+    };
+    Some(frame.encode().into())
+}

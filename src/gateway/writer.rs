@@ -1,0 +1,248 @@
+//! A connection's writer: takes everything queued in its outbox, writes it in
+//! the connection's wire format, flushes once; pings; closes with the code
+//! the reader, the queue or shutdown asked for.
+//!
+//! Resume (`subscribe` with `since`) is done here: the reader queues a
+//! `Replay` marker and only then joins the room, so every message is either
+//! already stored when the writer reads the store, or queued live behind the
+//! marker. The writer drops live messages it already replayed (id <= floor):
+//! no gap, no duplicate.
+//!
+//! The writer is generic over its `Sink`, so that it can be tested without
+//! a socket.
+
+use super::close::{Closer, GOING_AWAY, SLOW_CONSUMER};
+use super::{Protocol, compat, v1};
+use crate::chat::Chat;
+use crate::chat::event::Event;
+use crate::chat::outbox::{Outbound, OutboxReceiver, Replay};
+use crate::model::RoomEvent;
+use crate::store::Page;
+use axum::extract::ws::{CloseFrame, Message};
+use futures_util::{Sink, SinkExt};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// Stored messages read per query while replaying.
+const REPLAY_PAGE: i64 = 1000;
+/// How long a close frame may take to go out to a peer that may not read.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+/// When the peer was last heard from, for the ping timeout.
+pub struct Activity {
+    start: Instant,
+    last_ms: AtomicU64,
+}
+
+impl Activity {
+    pub fn new() -> Self {
+        Self {
+            start: Instant::now(),
+            last_ms: AtomicU64::new(0),
+        }
+    }
+
+    pub fn touch(&self) {
+        let now = self.start.elapsed().as_millis() as u64;
+        self.last_ms.store(now, Ordering::Relaxed);
+    }
+
+    fn idle(&self) -> Duration {
+        let last = Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
+        self.start.elapsed().saturating_sub(last)
+    }
+}
+
+pub struct Writer {
+    pub protocol: Protocol,
+    pub user_id: i64,
+    /// Where replays read history from.
+    pub chat: Arc<Chat>,
+    pub closer: Arc<Closer>,
+    pub shutdown: CancellationToken,
+    /// Cancelled when either half is finished with the connection.
+    pub done: CancellationToken,
+    pub ping_interval: Duration,
+    pub activity: Arc<Activity>,
+    /// Per room, the highest message id already replayed: live copies of
+    /// those are dropped.
+    pub floors: HashMap<String, i64>,
+    /// Whether this (v1) connection asked for presence summaries.
+    pub summaries: bool,
+}
+
+/// Why the writer stopped: with a close frame to send, or without (the
+/// connection is gone or silent).
+type Stop = Option<(u16, &'static str)>;
+
+const TOO_SLOW: (u16, &str) = (
+    SLOW_CONSUMER,
+    "too slow: outbound queue overflowed, reconnect and resume",
+);
+const SHUTTING_DOWN: (u16, &str) = (GOING_AWAY, "server shutting down");
+
+impl Writer {
+    pub async fn run<S>(mut self, mut sink: S, receiver: OutboxReceiver)
+    where
+        S: Sink<Message, Error = axum::Error> + Unpin + Send,
+    {
+        if let Some((code, reason)) = self.pump(&mut sink, &receiver).await {
+            let frame = CloseFrame {
+                code,
+                reason: reason.into(),
+            };
+            let _ = tokio::time::timeout(CLOSE_GRACE, sink.send(Message::Close(Some(frame)))).await;
+        }
+        self.done.cancel();
+    }
+
+    async fn pump<S>(&mut self, sink: &mut S, receiver: &OutboxReceiver) -> Stop
+    where
+        S: Sink<Message, Error = axum::Error> + Unpin + Send,
+    {
+        let period = self.ping_interval;
+        let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                biased;
+                (code, reason) = self.closer.closed() => return Some((code, reason)),
+                () = receiver.overflowed() => return Some(TOO_SLOW),
+                _ = self.shutdown.cancelled() => return Some(SHUTTING_DOWN),
+                _ = self.done.cancelled() => return None,
+                batch = receiver.take() => {
+                    if batch.is_empty() {
+                        return None;
+                    }
+                    // A peer that stopped reading blocks these writes; a close
+                    // request (slow consumer, shutdown) must still get through.
+                    let (closer, shutdown) = (self.closer.clone(), self.shutdown.clone());
+                    // Boxed: only a busy connection needs this state; an idle
+                    // writer's future stays small.
+                    let written = Box::pin(async {
+                        for item in batch {
+                            // Counted as queued until written: frames in the
+                            // writer's hand while the socket is stuck still
+                            // count against the bound.
+                            let weight = item.weight();
+                            self.write(sink, item).await?;
+                            receiver.written(weight);
+                        }
+                        sink.flush().await
+                    });
+                    tokio::select! {
+                        result = written => if result.is_err() { return None },
+                        (code, reason) = closer.closed() => return Some((code, reason)),
+                        () = receiver.overflowed() => return Some(TOO_SLOW),
+                        _ = shutdown.cancelled() => return Some(SHUTTING_DOWN),
+                    }
+                }
+                _ = ping.tick() => {
+                    if self.activity.idle() > 2 * period {
+                        tracing::debug!("peer silent for two ping intervals; dropping it");
+                        return None;
+                    }
+                    if sink.send(Message::Ping(Default::default())).await.is_err() {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn write<S>(&mut self, sink: &mut S, item: Outbound) -> Result<(), axum::Error>
+    where
+        S: Sink<Message, Error = axum::Error> + Unpin + Send,
+    {
+        match item {
+            Outbound::Frame(frame) => sink.feed(Message::Text(String::from(frame).into())).await,
+            Outbound::Event(event) => self.write_event(sink, &event).await,
+            Outbound::Events { events, from } => {
+                for event in events.iter().skip(from as usize) {
+                    self.write_event(sink, event).await?;
+                }
+                Ok(())
+            }
+            Outbound::PresenceSummaries => {
+                self.summaries = true;
+                Ok(())
+            }
+            Outbound::Replay(replay) => {
+                let Replay {
+                    room,
+                    room_id,
+                    since,
+                } = *replay;
+                // Boxed: rare, and large enough to double every writer's size.
+                Box::pin(self.replay(sink, room, room_id, since)).await
+            }
+        }
+    }
+
+    /// Writes a shared event in this connection's format, if it shows here.
+    async fn write_event<S>(&mut self, sink: &mut S, event: &Event) -> Result<(), axum::Error>
+    where
+        S: Sink<Message, Error = axum::Error> + Unpin + Send,
+    {
+        if let RoomEvent::Message(m) = &event.kind {
+            if self.floors.get(&m.room).is_some_and(|floor| m.id <= *floor) {
+                return Ok(());
+            }
+        }
+        let frame = match self.protocol {
+            Protocol::Compat if compat::shows(&event.kind) => {
+                event.encoded(Protocol::Compat as usize, compat::encode)
+            }
+            Protocol::V1 if v1::shows(event, self.user_id, self.summaries) => {
+                event.encoded(Protocol::V1 as usize, v1::encode)
+            }
+            _ => None,
+        };
+        match frame {
+            Some(text) => sink.feed(Message::Text(text)).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Sends the room's stored messages after `since`, oldest first.
+    async fn replay<S>(
+        &mut self,
+        sink: &mut S,
+        room: String,
+        room_id: i64,
+        since: i64,
+    ) -> Result<(), axum::Error>
+    where
+        S: Sink<Message, Error = axum::Error> + Unpin + Send,
+    {
+        let mut after = since;
+        loop {
+            let page = Page::After {
+                id: after,
+                limit: REPLAY_PAGE,
+            };
+            let messages = match self.chat.history(room_id, page).await {
+                Ok(messages) => messages,
+                Err(err) => {
+                    tracing::error!(error = %err, room, "replay failed");
+                    sink.feed(Message::Text(v1::replay_failed().into())).await?;
+                    break;
+                }
+            };
+            for message in &messages {
+                sink.feed(Message::Text(v1::message_frame(message))).await?;
+                after = message.id;
+            }
+            sink.flush().await?;
+            if (messages.len() as i64) < REPLAY_PAGE {
+                break;
+            }
+        }
+        let floor = self.floors.entry(room).or_insert(after);
+        *floor = (*floor).max(after);
+        Ok(())
+    }
+}
