@@ -67,6 +67,8 @@ async function main() {
 
   const scenarios = await loadScenarios(process.argv.slice(2));
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'palaver-e2e-'));
+  // Also when a signal ends the run (e2e/lib/server.mjs turns those into an exit).
+  process.once('exit', () => fs.rmSync(dataDir, { recursive: true, force: true }));
   const serverLog = fs.createWriteStream(path.join(ARTIFACTS, 'server.log'));
   const env = {
     bin,

@@ -6,6 +6,9 @@
 #
 #   bash e2e/run.sh              every scenario
 #   bash e2e/run.sh restart xss  only scenarios whose name contains a word
+#
+# The unit tests of the client's pure parts need none of this:
+#   npm --prefix e2e run unit
 set -euo pipefail
 
 E2E="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -34,7 +37,24 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
 echo "e2e: building palaver" >&2
 cargo build --bin palaver
+# Where cargo put it: target/, or CARGO_TARGET_DIR, or build.target-dir.
 TARGET_DIR="$(cargo metadata --format-version 1 --no-deps | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')"
 export PALAVER_BIN="$TARGET_DIR/debug/palaver"
 
-exec node "$E2E/run.mjs" "$@"
+# The runner starts palaver and chromium and stops them itself (also on
+# SIGTERM, e2e/lib/server.mjs); this makes sure it gets that SIGTERM
+# whatever ends this script (Ctrl-C, a kill, a failed step).
+RUNNER_PID=""
+stop_runner() {
+  if [ -n "$RUNNER_PID" ] && kill -0 "$RUNNER_PID" 2>/dev/null; then
+    kill -TERM "$RUNNER_PID" 2>/dev/null || true
+    wait "$RUNNER_PID" 2>/dev/null || true
+  fi
+}
+trap stop_runner EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+node "$E2E/run.mjs" "$@" &
+RUNNER_PID=$!
+wait "$RUNNER_PID"

@@ -1,6 +1,11 @@
 // One WebSocket to /ws speaking palaver.v1, kept open: when it drops, it
 // reconnects with exponential backoff and jitter (0.5 s doubling to 10 s).
 // The owner resumes rooms and re-sends unacknowledged messages in `onopen`.
+//
+// Each time it opens, before anything else, the socket says `hello` with the
+// capabilities the page can use (docs/protocol.md): the server answers with
+// those it accepts. A server from before `hello` answers `unknown_command`
+// instead; that is no failure, just no capability, and nobody is told.
 
 export const PROTOCOL = 'palaver.v1';
 const BASE_DELAY = 500;
@@ -16,12 +21,39 @@ export const CLOSE = {
   SLOW_CONSUMER: 4000,
 };
 
+const HELLO_REF = 'hello';
+
+/// The first frame on every new socket.
+export function helloFrame(capabilities) {
+  return { type: 'hello', capabilities: [...capabilities], ref: HELLO_REF };
+}
+
+/// The capabilities the server accepted if `frame` answers our hello (an
+/// error answer accepts none), or null for any other frame.
+export function helloAnswer(frame) {
+  if (frame.ref !== HELLO_REF) return null;
+  if (frame.type === 'hello') return Array.isArray(frame.capabilities) ? frame.capabilities.filter((c) => typeof c === 'string') : [];
+  if (frame.type === 'error') return [];
+  return null;
+}
+
+/// Milliseconds before reconnect attempt `attempt` (0 first): 0.5 s doubling
+/// to 10 s, ±25 % so that many clients dropped at once do not return at once.
+export function reconnectDelay(attempt, random = Math.random) {
+  const exp = Math.min(MAX_DELAY, BASE_DELAY * 2 ** attempt);
+  return Math.round(exp * (0.75 + random() * 0.5));
+}
+
 export class Connection {
   /// handlers: onopen(), onevent(frame), onstate(state, info), onrefused()
   /// (the upgrade failed before the socket ever opened: perhaps a bad token).
-  constructor(token, handlers) {
+  /// capabilities: what to ask for in `hello`; `accepted` holds what the
+  /// server granted on the current socket.
+  constructor(token, handlers, { capabilities = [] } = {}) {
     this.token = token;
     this.handlers = handlers;
+    this.capabilities = capabilities;
+    this.accepted = new Set();
     this.ws = null;
     this.attempt = 0;
     this.timer = null;
@@ -62,6 +94,9 @@ export class Connection {
       if (ws !== this.ws) return;
       opened = true;
       this.attempt = 0;
+      this.accepted = new Set();
+      // Sent before the owner's subscribes: the server reads frames in order.
+      if (this.capabilities.length) ws.send(JSON.stringify(helloFrame(this.capabilities)));
       this.setState('open');
       this.handlers.onopen?.();
     };
@@ -74,7 +109,10 @@ export class Connection {
         console.warn('ignoring a frame that is not JSON');
         return;
       }
-      if (frame && typeof frame.type === 'string') this.handlers.onevent?.(frame);
+      if (!frame || typeof frame.type !== 'string') return;
+      const accepted = helloAnswer(frame);
+      if (accepted) this.accepted = new Set(accepted);
+      else this.handlers.onevent?.(frame);
     };
     ws.onclose = (event) => {
       if (ws !== this.ws) return;
@@ -92,8 +130,7 @@ export class Connection {
 
   scheduleReconnect(event) {
     if (this.stopped) return;
-    const exp = Math.min(MAX_DELAY, BASE_DELAY * 2 ** this.attempt);
-    const delay = Math.round(exp * (0.75 + Math.random() * 0.5));
+    const delay = reconnectDelay(this.attempt);
     this.attempt += 1;
     this.setState('reconnecting', { code: event.code, reason: event.reason, delay, attempt: this.attempt });
     this.timer = setTimeout(() => this.connect(), delay);

@@ -4,6 +4,17 @@ import net from 'node:net';
 
 const READY = /palaver serving on http:\/\/([^\s]+):(\d+) \(data in (.*)\)/;
 
+// Every palaver this process started and that has not exited. Whatever ends
+// the tests (a failed step, an uncaught error, Ctrl-C, run.sh's trap sending
+// SIGTERM), none of them outlives this process.
+const running = new Set();
+process.once('exit', () => {
+  for (const proc of running) proc.kill('SIGKILL');
+});
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]]) {
+  process.once(signal, () => process.exit(code));
+}
+
 /**
  * Starts `bin` and resolves once it prints its "serving on" line.
  * port 0 lets the server pick a free port; the port it bound is returned.
@@ -15,6 +26,8 @@ export function startServer({ bin, dataDir, port = 0, bind = '127.0.0.1', env = 
       env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'palaver=info,warn', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    running.add(proc);
+    proc.once('exit', () => running.delete(proc));
     let settled = false;
     let stdout = '';
     const timer = setTimeout(() => fail(new Error(`palaver did not start within 20 s:\n${stdout}`)), 20_000);

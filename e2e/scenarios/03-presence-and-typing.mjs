@@ -1,7 +1,9 @@
 // Presence and typing: B appears in A's online list on entering the room,
 // "B is typing…" shows while B types and goes away after; B closing the
 // page takes B off the list. Joins and leaves show as notices; several users
-// arriving at once (one server `presence` summary) make one notice.
+// arriving at once (one server `presence` summary) make one notice. The
+// page opts in to that summary with `hello`, its first frame; a server from
+// before `hello` refuses it, and the page must not mind.
 import assert from 'node:assert/strict';
 import { registerViaUi, createRoomViaUi, uniqueName } from '../lib/app.mjs';
 import { userToken, V1Client } from '../lib/client.mjs';
@@ -12,10 +14,27 @@ export default {
     const [ann, bob] = [uniqueName('ann'), uniqueName('bob')];
     const room = uniqueName('pres-');
     const a = await t.newPage(await t.newContext(), ann);
+    const sent = [];
+    const helloAnswers = [];
+    a.on('websocket', (ws) => {
+      ws.on('framesent', (f) => sent.push(JSON.parse(f.payload)));
+      ws.on('framereceived', (f) => {
+        const frame = JSON.parse(f.payload);
+        if (frame.ref === 'hello') helloAnswers.push(frame);
+      });
+    });
     await registerViaUi(a, t.base, ann);
     await createRoomViaUi(a, room, 'Who is here?');
     await a.waitForSelector(`#online-list li[data-user="${ann}"]`);
     assert.equal(await a.locator('#online-list li').count(), 1);
+    assert.deepEqual(sent[0], { type: 'hello', capabilities: ['presence_summary'], ref: 'hello' }, 'hello comes first');
+    assert.ok(sent.some((f) => f.type === 'subscribe'), 'and the subscribe after it');
+    for (const until = Date.now() + 5000; !helloAnswers.length && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(helloAnswers.length, 1, 'the server answers the hello');
+    const [answer] = helloAnswers;
+    assert.ok(answer.type === 'hello' || (answer.type === 'error' && answer.code === 'unknown_command'), JSON.stringify(answer));
+    t.log(`hello answered: ${JSON.stringify(answer)}`);
+    assert.equal(await a.isVisible('#banner'), false, 'an old server refusing hello is no error to show');
 
     const bctx = await t.newContext();
     const b = await t.newPage(bctx, bob);
