@@ -1,6 +1,6 @@
 use crate::app::AppState;
 use crate::auth::extract::AuthUser;
-use crate::chat::model::{StoredMessage, Timestamp, User};
+use crate::chat::model::{RoomName, StoredMessage, Timestamp, User};
 use crate::error::ApiError;
 use crate::error::extract::Query;
 use crate::store::Page;
@@ -58,11 +58,12 @@ pub async fn newest_first(
             "limit must be between 0 and {max}"
         )));
     }
-    let room = state
-        .store
-        .room(&room)
-        .await?
-        .ok_or(ApiError::NotFound("Room not found"))?;
+    // A name that could never be created is as unknown as any other.
+    let room = match RoomName::parse(&room) {
+        Ok(name) => state.store.room(&name).await?,
+        Err(_) => None,
+    }
+    .ok_or(ApiError::NotFound("Room not found"))?;
     let page = Page::NewestFirst {
         skip: q.skip,
         limit: q.limit,
@@ -139,11 +140,12 @@ pub async fn page(
     if q.before.or(q.after).is_some_and(|id| id < 0) {
         return Err(ApiError::Unprocessable("cursors are 0 or more".into()));
     }
-    let room = state
-        .store
-        .room(&room)
-        .await?
-        .ok_or(ApiError::NotFound("Room not found"))?;
+    // A name that could never be created is as unknown as any other.
+    let room = match RoomName::parse(&room) {
+        Ok(name) => state.store.room(&name).await?,
+        Err(_) => None,
+    }
+    .ok_or(ApiError::NotFound("Room not found"))?;
     // One more than asked tells whether another page exists.
     let page = match q.after {
         Some(id) => Page::After {

@@ -62,7 +62,7 @@ pub async fn create(
 ) -> Result<(StatusCode, axum::Json<Room>), ApiError> {
     let name = RoomName::parse(&body.name)?;
     let topic = parse_topic(&body.topic)?;
-    match state.store.create_room(name.as_str(), &topic).await {
+    match state.store.create_room(&name, &topic).await {
         Ok(room) => {
             tracing::info!(room = %room.name, by = %user.username, "room created");
             Ok((StatusCode::CREATED, axum::Json(room)))
@@ -85,11 +85,12 @@ pub async fn show(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<axum::Json<RoomDetail>, ApiError> {
-    let room = state
-        .store
-        .room(&name)
-        .await?
-        .ok_or(ApiError::NotFound("Room not found"))?;
+    // A name that could never be created is as unknown as any other.
+    let room = match RoomName::parse(&name) {
+        Ok(name) => state.store.room(&name).await?,
+        Err(_) => None,
+    }
+    .ok_or(ApiError::NotFound("Room not found"))?;
     let online = state.chat.presence(&room.name).await;
     Ok(axum::Json(RoomDetail {
         online_count: online.len(),

@@ -9,6 +9,7 @@ mod v1;
 
 use crate::app::AppState;
 use crate::auth::extract::{bearer_token, subprotocol_token, user_for_token};
+use crate::chat::model::RoomName;
 use crate::error::ApiError;
 use crate::error::extract::Query;
 use axum::Router;
@@ -102,9 +103,13 @@ async fn upgrade(
     // as the chapter does: its page shows the close, not an HTTP error.
     let room = match room {
         None => None,
-        Some(name) => match state.store.room(&name).await {
-            Ok(found) => Some(found.ok_or(name)),
-            Err(err) => return ApiError::from(err).into_response(),
+        // A name that could never be created is as unknown as any other.
+        Some(name) => match RoomName::parse(&name) {
+            Err(_) => Some(Err(name)),
+            Ok(parsed) => match state.store.room(&parsed).await {
+                Ok(found) => Some(found.ok_or(name)),
+                Err(err) => return ApiError::from(err).into_response(),
+            },
         },
     };
     let limits = &state.config;

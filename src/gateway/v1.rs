@@ -321,9 +321,9 @@ async fn subscribe(
             "since must be 0 or more",
         );
     }
-    if RoomName::parse(&room).is_err() {
+    let Ok(room) = RoomName::parse(&room) else {
         return refuse(session, reference, ErrorCode::UnknownRoom, "no such room");
-    }
+    };
     match session.state.store.room(&room).await {
         Ok(Some(found)) => subscribe_to(session, found, since, reference).await,
         Ok(None) => refuse(session, reference, ErrorCode::UnknownRoom, "no such room"),
