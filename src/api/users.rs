@@ -23,15 +23,11 @@ pub async fn register(
     let password = Password::parse(body.password)?;
     // Cheap check first, so that a taken name does not cost a hash; the
     // unique index still decides when two registrations race.
-    if state.store.credentials(&username.key()).await?.is_some() {
+    if state.store.credentials(&username).await?.is_some() {
         return Err(taken());
     }
     let hash = password::hash(password).await?;
-    match state
-        .store
-        .create_user(username.as_str(), &username.key(), &hash)
-        .await
-    {
+    match state.store.create_user(&username, &hash).await {
         Ok(user) => Ok((StatusCode::CREATED, axum::Json(user))),
         Err(StoreError::Conflict) => Err(taken()),
         Err(err) => Err(err.into()),
@@ -65,7 +61,7 @@ pub async fn token(
     // A name that could never be registered cannot log in either, but it
     // still costs a verification, so timing does not tell names apart.
     let credentials = match Username::parse(&form.username) {
-        Ok(name) => state.store.credentials(&name.key()).await?,
+        Ok(name) => state.store.credentials(&name).await?,
         Err(_) => None,
     };
     let (user, hash) = match credentials {

@@ -175,7 +175,7 @@ async fn fill(sequencer: &mut Sequencer, store: &dyn Store, gap: &Gap, out: &mut
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{RoomEvent, StoredMessage, Timestamp};
+    use crate::model::{RoomEvent, RoomName, StoredMessage, Timestamp, Username};
     use crate::store::{Appended, NewMessage, SqliteStore};
     use std::time::Duration;
 
@@ -184,8 +184,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
         let store = SqliteStore::open(&url).await.expect("store opens");
-        let author = store.create_user("ann", "ann", "x").await.expect("user");
-        let room = store.create_room("r", "").await.expect("room");
+        let name = Username::parse("ann").expect("a name");
+        let author = store.create_user(&name, "x").await.expect("user");
+        let room = RoomName::parse("r").expect("a room name");
+        let room = store.create_room(&room, "").await.expect("room");
         let batch: Vec<NewMessage> = (0..n)
             .map(|i| NewMessage {
                 room_id: room.id,

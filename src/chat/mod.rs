@@ -85,14 +85,14 @@ impl Chat {
 
     /// The room called `name`, if it exists (an invalid name never does).
     pub async fn room(&self, name: &str) -> Result<Option<Room>, StoreError> {
-        if RoomName::parse(name).is_err() {
-            return Ok(None);
+        match RoomName::parse(name) {
+            Ok(name) => self.store.room(&name).await,
+            Err(_) => Ok(None),
         }
-        self.store.room(name).await
     }
 
     pub async fn create_room(&self, name: &RoomName, topic: &str) -> Result<Room, StoreError> {
-        self.store.create_room(name.as_str(), topic).await
+        self.store.create_room(name, topic).await
     }
 
     /// A page of `room`'s stored messages.

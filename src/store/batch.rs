@@ -129,13 +129,13 @@ macro_rules! append_batch {
         let keyed: Vec<&NewMessage> = batch.iter().filter(|m| m.client_id.is_some()).collect();
         let mut stored = std::collections::HashMap::new();
         if !keyed.is_empty() {
-            let sql = rows::resends_query(keyed.len(), mark);
+            let sql = sql::resends_query(keyed.len(), mark);
             let mut query = sqlx::query(&sql);
             for m in &keyed {
                 query = query.bind(m.author.id).bind(m.client_id.as_deref());
             }
             for row in query.fetch_all(&mut *$tx).await? {
-                let found = rows::message(&row)?;
+                let found = decode::message(&row)?;
                 if let Some(cid) = found.client_id.clone() {
                     stored.insert((found.author.id, cid), found);
                 }
@@ -172,7 +172,7 @@ macro_rules! append_batch {
             .map(|(room, last)| (*room, *last))
             .collect();
         if !moved.is_empty() {
-            let sql = rows::counters_update(moved.len(), mark);
+            let sql = sql::counters_update(moved.len(), mark);
             let mut query = sqlx::query_as::<_, (i64,)>(&sql);
             for (room, last) in &moved {
                 query = query.bind(room).bind(last);

@@ -2,17 +2,23 @@
 //! to the `Store` trait; `sqlite` is the default backend.
 //!
 //! Queries are checked at run time, not with sqlx's compile-time macros: those
-//! cannot serve SQLite and PostgreSQL from one code base.
+//! cannot serve SQLite and PostgreSQL from one code base. So that each query
+//! is written once, `sql` holds the text for both dialects, `queries` runs the
+//! one-statement ones and `batch` the append on either backend; `decode` reads
+//! rows. `sqlite` and `postgres` keep only what differs: connection options,
+//! migrations, how an append locks, and SQLite's checkpointer.
 
 mod batch;
+mod decode;
 mod postgres;
-mod rows;
+mod queries;
+mod sql;
 mod sqlite;
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
-use crate::model::{Room, StoredMessage, Timestamp, User};
+use crate::model::{Room, RoomName, StoredMessage, Timestamp, User, Username};
 use async_trait::async_trait;
 
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +26,8 @@ pub enum StoreError {
     /// A unique constraint refused the write (taken username, room name).
     #[error("already exists")]
     Conflict,
+    /// Carries the driver's text (SQL, constraint and host names): for the
+    /// log, never for a client.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
@@ -99,17 +107,16 @@ pub enum Page {
 pub trait Store: Send + Sync + 'static {
     async fn create_user(
         &self,
-        username: &str,
-        key: &str,
+        username: &Username,
         password_hash: &str,
     ) -> Result<User, StoreError>;
-    /// Looks a user up by the case-folded name.
-    async fn credentials(&self, key: &str) -> Result<Option<Credentials>, StoreError>;
+    /// Looks a user up by the case-folded name: `Alice` finds `alice`.
+    async fn credentials(&self, username: &Username) -> Result<Option<Credentials>, StoreError>;
     async fn user(&self, id: i64) -> Result<Option<User>, StoreError>;
 
     async fn rooms(&self) -> Result<Vec<Room>, StoreError>;
-    async fn room(&self, name: &str) -> Result<Option<Room>, StoreError>;
-    async fn create_room(&self, name: &str, topic: &str) -> Result<Room, StoreError>;
+    async fn room(&self, name: &RoomName) -> Result<Option<Room>, StoreError>;
+    async fn create_room(&self, name: &RoomName, topic: &str) -> Result<Room, StoreError>;
 
     /// Stores a batch in one transaction, in order, and says for each message
     /// whether it is new or a resend. Either all of the batch is stored or none.

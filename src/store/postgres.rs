@@ -5,19 +5,20 @@
 //! delivers in.
 
 use super::batch::{append_batch, list};
-use super::rows::{self, ROOM_COLUMNS, conflict_or};
-use super::{Appended, Credentials, NewMessage, Page, Store, StoreError};
-use crate::model::{Room, StoredMessage, Timestamp, User};
+use super::queries::Queries;
+use super::sql::{self, Dialect};
+use super::{Appended, Credentials, NewMessage, Page, Store, StoreError, decode};
+use crate::model::{Room, RoomName, StoredMessage, User, Username};
 use async_trait::async_trait;
+use sqlx::Postgres;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgPool, Row};
 use std::str::FromStr;
 use std::time::Duration;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 pub struct PostgresStore {
-    pool: PgPool,
+    queries: Queries<Postgres>,
 }
 
 impl PostgresStore {
@@ -29,7 +30,9 @@ impl PostgresStore {
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            queries: Queries::new(pool, Dialect::Postgres),
+        })
     }
 }
 
@@ -37,88 +40,35 @@ impl PostgresStore {
 impl Store for PostgresStore {
     async fn create_user(
         &self,
-        username: &str,
-        key: &str,
+        username: &Username,
         password_hash: &str,
     ) -> Result<User, StoreError> {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO users (username, username_key, password_hash, created_at) \
-             VALUES ($1, $2, $3, $4) RETURNING id",
-        )
-        .bind(username)
-        .bind(key)
-        .bind(password_hash)
-        .bind(Timestamp::now().0)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(conflict_or)?;
-        Ok(User {
-            id,
-            username: username.to_owned(),
-        })
+        self.queries.create_user(username, password_hash).await
     }
 
-    async fn credentials(&self, key: &str) -> Result<Option<Credentials>, StoreError> {
-        let row =
-            sqlx::query("SELECT id, username, password_hash FROM users WHERE username_key = $1")
-                .bind(key)
-                .fetch_optional(&self.pool)
-                .await?;
-        row.map(|row| {
-            Ok(Credentials {
-                user: rows::user(&row)?,
-                password_hash: row.try_get("password_hash")?,
-            })
-        })
-        .transpose()
+    async fn credentials(&self, username: &Username) -> Result<Option<Credentials>, StoreError> {
+        self.queries.credentials(username).await
     }
 
     async fn user(&self, id: i64) -> Result<Option<User>, StoreError> {
-        let row = sqlx::query("SELECT id, username FROM users WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.as_ref().map(rows::user).transpose()?)
+        self.queries.user(id).await
     }
 
     async fn rooms(&self) -> Result<Vec<Room>, StoreError> {
-        let sql = format!("SELECT {ROOM_COLUMNS} FROM rooms ORDER BY id");
-        let found = sqlx::query(&sql).fetch_all(&self.pool).await?;
-        Ok(found.iter().map(rows::room).collect::<Result<_, _>>()?)
+        self.queries.rooms().await
     }
 
-    async fn room(&self, name: &str) -> Result<Option<Room>, StoreError> {
-        let sql = format!("SELECT {ROOM_COLUMNS} FROM rooms WHERE name = $1");
-        let row = sqlx::query(&sql)
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.as_ref().map(rows::room).transpose()?)
+    async fn room(&self, name: &RoomName) -> Result<Option<Room>, StoreError> {
+        self.queries.room(name).await
     }
 
-    async fn create_room(&self, name: &str, topic: &str) -> Result<Room, StoreError> {
-        let created_at = Timestamp::now();
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO rooms (name, topic, created_at) VALUES ($1, $2, $3) RETURNING id",
-        )
-        .bind(name)
-        .bind(topic)
-        .bind(created_at.0)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(conflict_or)?;
-        Ok(Room {
-            id,
-            name: name.to_owned(),
-            topic: topic.to_owned(),
-            created_at,
-            last_seq: 0,
-        })
+    async fn create_room(&self, name: &RoomName, topic: &str) -> Result<Room, StoreError> {
+        self.queries.create_room(name, topic).await
     }
 
     async fn append(&self, batch: &[NewMessage]) -> Result<Vec<Appended>, StoreError> {
-        let mark = |n: usize| format!("${n}");
-        let mut tx = self.pool.begin().await?;
+        let mark = Dialect::Postgres.mark();
+        let mut tx = self.queries.pool().begin().await?;
         // Locking the rooms, in id order, serialises writers per room.
         let appended = append_batch!(tx, batch, mark, |rooms| format!(
             "SELECT id, last_seq FROM rooms WHERE id IN ({}) ORDER BY id FOR UPDATE",
@@ -129,17 +79,10 @@ impl Store for PostgresStore {
     }
 
     async fn messages(&self, room_id: i64, page: Page) -> Result<Vec<StoredMessage>, StoreError> {
-        let (sql, [a, b, c]) = rows::page_query(page, room_id, |n| format!("${n}"));
-        let found = sqlx::query(&sql)
-            .bind(a)
-            .bind(b)
-            .bind(c)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(found.iter().map(rows::message).collect::<Result<_, _>>()?)
+        self.queries.messages(room_id, page).await
     }
 
     async fn close(&self) {
-        self.pool.close().await;
+        self.queries.pool().close().await;
     }
 }

@@ -4,12 +4,15 @@
 //! the last ones), which is the guarantee an acknowledgement gives.
 
 use super::batch::{append_batch, list};
-use super::rows::{self, ROOM_COLUMNS, conflict_or};
-use super::{Appended, Credentials, NewMessage, Page, Store, StoreError};
-use crate::model::{Room, StoredMessage, Timestamp, User};
+use super::queries::Queries;
+use super::sql::{self, Dialect};
+use super::{Appended, Credentials, NewMessage, Page, Store, StoreError, decode};
+use crate::model::{Room, RoomName, StoredMessage, User, Username};
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::SqlitePool;
+use sqlx::sqlite::{
+    Sqlite, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -17,7 +20,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 
 pub struct SqliteStore {
     /// Readers: history, logins, lookups.
-    pool: SqlitePool,
+    queries: Queries<Sqlite>,
     /// The one connection that appends messages. Its own pool keeps its page
     /// cache warm; SQLite has one writer at a time anyway.
     writer: SqlitePool,
@@ -53,7 +56,10 @@ impl SqliteStore {
             .connect_with(options.pragma("wal_autocheckpoint", "0"))
             .await?;
         tokio::spawn(checkpoint_loop(pool.clone()));
-        Ok(Self { pool, writer })
+        Ok(Self {
+            queries: Queries::new(pool, Dialect::Sqlite),
+            writer,
+        })
     }
 }
 
@@ -114,92 +120,36 @@ async fn checkpoint(pool: &SqlitePool, mode: &str) -> Result<i64, sqlx::Error> {
 impl Store for SqliteStore {
     async fn create_user(
         &self,
-        username: &str,
-        key: &str,
+        username: &Username,
         password_hash: &str,
     ) -> Result<User, StoreError> {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO users (username, username_key, password_hash, created_at) \
-             VALUES (?, ?, ?, ?) RETURNING id",
-        )
-        .bind(username)
-        .bind(key)
-        .bind(password_hash)
-        .bind(Timestamp::now().0)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(conflict_or)?;
-        Ok(User {
-            id,
-            username: username.to_owned(),
-        })
+        self.queries.create_user(username, password_hash).await
     }
 
-    async fn credentials(&self, key: &str) -> Result<Option<Credentials>, StoreError> {
-        let row =
-            sqlx::query("SELECT id, username, password_hash FROM users WHERE username_key = ?")
-                .bind(key)
-                .fetch_optional(&self.pool)
-                .await?;
-        row.map(|row| {
-            Ok(Credentials {
-                user: rows::user(&row)?,
-                password_hash: row.try_get("password_hash")?,
-            })
-        })
-        .transpose()
+    async fn credentials(&self, username: &Username) -> Result<Option<Credentials>, StoreError> {
+        self.queries.credentials(username).await
     }
 
     async fn user(&self, id: i64) -> Result<Option<User>, StoreError> {
-        let row = sqlx::query("SELECT id, username FROM users WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.as_ref().map(rows::user).transpose()?)
+        self.queries.user(id).await
     }
 
     async fn rooms(&self) -> Result<Vec<Room>, StoreError> {
-        let sql = format!("SELECT {ROOM_COLUMNS} FROM rooms ORDER BY id");
-        let found = sqlx::query(&sql).fetch_all(&self.pool).await?;
-        Ok(found.iter().map(rows::room).collect::<Result<_, _>>()?)
+        self.queries.rooms().await
     }
 
-    async fn room(&self, name: &str) -> Result<Option<Room>, StoreError> {
-        let sql = format!("SELECT {ROOM_COLUMNS} FROM rooms WHERE name = ?");
-        let row = sqlx::query(&sql)
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.as_ref().map(rows::room).transpose()?)
+    async fn room(&self, name: &RoomName) -> Result<Option<Room>, StoreError> {
+        self.queries.room(name).await
     }
 
-    async fn create_room(&self, name: &str, topic: &str) -> Result<Room, StoreError> {
-        let created_at = Timestamp::now();
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO rooms (name, topic, created_at) VALUES (?, ?, ?) RETURNING id",
-        )
-        .bind(name)
-        .bind(topic)
-        .bind(created_at.0)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(conflict_or)?;
-        Ok(Room {
-            id,
-            name: name.to_owned(),
-            topic: topic.to_owned(),
-            created_at,
-            last_seq: 0,
-        })
+    async fn create_room(&self, name: &RoomName, topic: &str) -> Result<Room, StoreError> {
+        self.queries.create_room(name, topic).await
     }
 
     /// SQLite has one writer at a time, so numbering inside the transaction
     /// is enough to make `seq` follow commit order.
     async fn append(&self, batch: &[NewMessage]) -> Result<Vec<Appended>, StoreError> {
-        // Anonymous `?`s, bound in order: sqlx asks SQLite for every
-        // parameter's name, and for numbered ones (`?7`) that lookup is a
-        // linear scan, quadratic over a 3,000-parameter INSERT.
-        let mark = |_: usize| "?".to_owned();
+        let mark = Dialect::Sqlite.mark();
         // IMMEDIATE: take the write lock up front. A deferred transaction
         // that reads first and then finds the lock taken (a checkpoint
         // restarting the WAL, a registration) fails at once with "database
@@ -214,18 +164,11 @@ impl Store for SqliteStore {
     }
 
     async fn messages(&self, room_id: i64, page: Page) -> Result<Vec<StoredMessage>, StoreError> {
-        let (sql, [a, b, c]) = rows::page_query(page, room_id, |n| format!("?{n}"));
-        let found = sqlx::query(&sql)
-            .bind(a)
-            .bind(b)
-            .bind(c)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(found.iter().map(rows::message).collect::<Result<_, _>>()?)
+        self.queries.messages(room_id, page).await
     }
 
     async fn close(&self) {
         self.writer.close().await;
-        self.pool.close().await;
+        self.queries.pool().close().await;
     }
 }

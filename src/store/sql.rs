@@ -1,0 +1,205 @@
+//! The SQL text both backends run, written once. Statements are written with
+//! anonymous `?` placeholders, which SQLite takes as they are; for PostgreSQL
+//! they are numbered `$1, $2, …` once, when the store opens, not per call.
+//! The statements use no string literals, so every `?` is a placeholder.
+
+use super::Page;
+
+/// How a backend writes its placeholders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// `?`, bound in order. Not `?7`: sqlx asks SQLite for every parameter's
+    /// name, and for numbered ones that lookup is a linear scan, quadratic
+    /// over a 3,000-parameter INSERT.
+    Sqlite,
+    /// `$1`, `$2`, …
+    Postgres,
+}
+
+impl Dialect {
+    /// Writes the n-th placeholder (numbered from 1).
+    pub fn mark(self) -> fn(usize) -> String {
+        match self {
+            Self::Sqlite => |_| "?".to_owned(),
+            Self::Postgres => |n| format!("${n}"),
+        }
+    }
+
+    /// `sql`, written with `?` placeholders, in this dialect.
+    fn write(self, sql: &str) -> String {
+        match self {
+            Self::Sqlite => sql.to_owned(),
+            Self::Postgres => {
+                let mut out = String::with_capacity(sql.len() + 8);
+                let mut n = 0;
+                for c in sql.chars() {
+                    if c == '?' {
+                        n += 1;
+                        out.push_str(&format!("${n}"));
+                    } else {
+                        out.push(c);
+                    }
+                }
+                out
+            }
+        }
+    }
+}
+
+/// The fields every message query selects. A macro so that `concat!` can
+/// build whole statements from it at compile time.
+macro_rules! message_fields {
+    () => {
+        "m.id, m.seq, m.room_id, r.name AS room, u.id AS author_id, \
+         u.username, m.content, m.created_at, m.client_id"
+    };
+}
+
+/// The message fields and the joins that give them.
+macro_rules! messages_from {
+    () => {
+        concat!(
+            message_fields!(),
+            " FROM messages m JOIN users u ON u.id = m.author_id JOIN rooms r ON r.id = m.room_id"
+        )
+    };
+}
+
+macro_rules! room_columns {
+    () => {
+        "id, name, topic, created_at, last_seq"
+    };
+}
+
+const CREATE_USER: &str = "INSERT INTO users (username, username_key, password_hash, created_at) \
+     VALUES (?, ?, ?, ?) RETURNING id";
+const CREDENTIALS: &str = "SELECT id, username, password_hash FROM users WHERE username_key = ?";
+const USER: &str = "SELECT id, username FROM users WHERE id = ?";
+const ROOMS: &str = concat!("SELECT ", room_columns!(), " FROM rooms ORDER BY id");
+const ROOM: &str = concat!("SELECT ", room_columns!(), " FROM rooms WHERE name = ?");
+const CREATE_ROOM: &str =
+    "INSERT INTO rooms (name, topic, created_at) VALUES (?, ?, ?) RETURNING id";
+
+// Each page binds (room id, a, b) in this order; see `Statements::page`.
+const NEWEST_FIRST: &str = concat!(
+    "SELECT ",
+    messages_from!(),
+    " WHERE m.room_id = ? ORDER BY m.id DESC LIMIT ? OFFSET ?"
+);
+const BEFORE: &str = concat!(
+    "SELECT * FROM (SELECT ",
+    messages_from!(),
+    " WHERE m.room_id = ? AND m.id < ? ORDER BY m.id DESC LIMIT ?) AS page ORDER BY id ASC"
+);
+const AFTER: &str = concat!(
+    "SELECT ",
+    messages_from!(),
+    " WHERE m.room_id = ? AND m.id > ? ORDER BY m.id ASC LIMIT ?"
+);
+const SEQS: &str = concat!(
+    "SELECT ",
+    messages_from!(),
+    " WHERE m.room_id = ? AND m.seq >= ? AND m.seq <= ? ORDER BY m.seq ASC"
+);
+
+/// The one-statement queries, in one backend's dialect.
+pub struct Statements {
+    pub create_user: String,
+    pub credentials: String,
+    pub user: String,
+    pub rooms: String,
+    pub room: String,
+    pub create_room: String,
+    newest_first: String,
+    before: String,
+    after: String,
+    seqs: String,
+}
+
+impl Statements {
+    pub fn new(dialect: Dialect) -> Self {
+        let write = |sql| dialect.write(sql);
+        Self {
+            create_user: write(CREATE_USER),
+            credentials: write(CREDENTIALS),
+            user: write(USER),
+            rooms: write(ROOMS),
+            room: write(ROOM),
+            create_room: write(CREATE_ROOM),
+            newest_first: write(NEWEST_FIRST),
+            before: write(BEFORE),
+            after: write(AFTER),
+            seqs: write(SEQS),
+        }
+    }
+
+    /// The statement for a page of a room's history and its three
+    /// parameters, in the order they are bound.
+    pub fn page(&self, page: Page, room_id: i64) -> (&str, [i64; 3]) {
+        match page {
+            Page::NewestFirst { skip, limit } => (&self.newest_first, [room_id, limit, skip]),
+            Page::Before { id, limit } => (&self.before, [room_id, id.unwrap_or(i64::MAX), limit]),
+            Page::After { id, limit } => (&self.after, [room_id, id, limit]),
+            Page::Seqs { from, to } => (&self.seqs, [room_id, from, to]),
+        }
+    }
+}
+
+/// Messages already stored under any of `n` (author id, client id) pairs.
+/// A join with the pairs, not `(a, b) IN (VALUES …)`: SQLite plans the
+/// latter as a scan of the whole table, the join as `n` index lookups.
+pub fn resends_query(n: usize, mark: fn(usize) -> String) -> String {
+    format!(
+        concat!(
+            "WITH wanted(author_id, client_id) AS (VALUES {}) SELECT ",
+            message_fields!(),
+            " FROM wanted \
+             JOIN messages m ON m.author_id = wanted.author_id AND m.client_id = wanted.client_id \
+             JOIN users u ON u.id = m.author_id JOIN rooms r ON r.id = m.room_id"
+        ),
+        super::batch::tuples(n, 2, 1, mark)
+    )
+}
+
+/// Sets the `last_seq` of `n` rooms in one statement (valid in both dialects).
+pub fn counters_update(n: usize, mark: fn(usize) -> String) -> String {
+    format!(
+        "WITH moved(id, seq) AS (VALUES {}) \
+         UPDATE rooms SET last_seq = (SELECT seq FROM moved WHERE moved.id = rooms.id) \
+         WHERE id IN (SELECT id FROM moved) RETURNING id",
+        super::batch::tuples(n, 2, 1, mark)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_placeholders_are_numbered_in_order() {
+        let sql = Statements::new(Dialect::Postgres);
+        assert_eq!(
+            sql.create_room,
+            "INSERT INTO rooms (name, topic, created_at) VALUES ($1, $2, $3) RETURNING id"
+        );
+        let (page, _) = sql.page(Page::NewestFirst { skip: 0, limit: 1 }, 1);
+        assert!(page.ends_with("WHERE m.room_id = $1 ORDER BY m.id DESC LIMIT $2 OFFSET $3"));
+        assert!(!page.contains('?'));
+    }
+
+    #[test]
+    fn sqlite_keeps_anonymous_placeholders() {
+        let sql = Statements::new(Dialect::Sqlite);
+        assert_eq!(sql.user, USER);
+        assert_eq!(sql.user.matches('?').count(), 1);
+    }
+
+    #[test]
+    fn pages_bind_in_the_order_their_placeholders_appear() {
+        let sql = Statements::new(Dialect::Sqlite);
+        let (_, params) = sql.page(Page::NewestFirst { skip: 5, limit: 10 }, 7);
+        assert_eq!(params, [7, 10, 5]);
+        let (_, params) = sql.page(Page::Before { id: None, limit: 3 }, 7);
+        assert_eq!(params, [7, i64::MAX, 3]);
+    }
+}
