@@ -3,9 +3,7 @@
 //! down what each protocol still promises: the chapter's line per connection,
 //! a v1 summary that adds up, and no join told after what followed it.
 
-mod common;
-
-use common::*;
+use crate::helpers::*;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::time::Duration;
