@@ -262,18 +262,19 @@ async fn a_client_that_never_reads_does_not_hold_up_the_room() {
         "{TOTAL} messages to two readers past a stalled one took {elapsed:?}"
     );
     // The sleeper was cut off with the slow-consumer code, not waited for.
+    let mut buffered = 0;
     let close = tokio::time::timeout(PATIENCE, async {
         loop {
             match sleepy.next().await {
-                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
-                Some(Ok(_)) => continue,
-                _ => return None,
+                Some(Ok(Message::Close(frame))) => return Ok(frame.map(|f| u16::from(f.code))),
+                Some(Ok(_)) => buffered += 1,
+                other => return Err(format!("{other:?}")),
             }
         }
     })
     .await
     .expect("sleeper closed");
-    assert_eq!(close, Some(4000));
+    assert_eq!(close, Ok(Some(4000)), "after {buffered} frames");
 }
 
 #[tokio::test]
