@@ -149,7 +149,7 @@ pub async fn serve(config: Config) -> Result<Server, StartError> {
         .map_err(|e| StartError::DataDir(config.data_dir.display().to_string(), e))?;
     let store = store::open(&config.database_url()).await?;
     let (secret, key_source) = token::load_key(config.jwt_secret.as_ref(), &config.data_dir)?;
-    let tokens = Tokens::new(&secret, config.token_ttl);
+    let tokens = Tokens::new(&secret, config.token_ttl, config.token_leeway);
 
     let shutdown = CancellationToken::new();
     let (bus, inbound): (Arc<dyn Bus>, InboundStream) = if config.bus == "local" {

@@ -43,6 +43,10 @@ pub struct Config {
     /// How long an access token stays valid (e.g. 30m, 12h).
     #[arg(long, env = "PALAVER_TOKEN_TTL", default_value = "30m", value_parser = humantime::parse_duration)]
     pub token_ttl: Duration,
+    /// How far past its expiry a token is still accepted, for clocks that
+    /// drift between the nodes that issue and check it (whole seconds).
+    #[arg(long, env = "PALAVER_TOKEN_LEEWAY", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub token_leeway: Duration,
     /// Origins allowed to call the API from a browser (comma-separated); any when unset.
     #[arg(
         long = "cors-origin",
@@ -97,6 +101,7 @@ impl Config {
             cluster: "palaver".into(),
             node_ttl: Duration::from_secs(15),
             token_ttl: Duration::from_secs(30 * 60),
+            token_leeway: Duration::from_secs(5),
             cors_origins: Vec::new(),
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,

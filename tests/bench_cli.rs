@@ -2,6 +2,9 @@
 //! message delivered once, in order (the checks themselves are unit-tested
 //! in src/bench/track.rs).
 
+// Shares the API tests' helpers until it moves to the bench crate.
+#[allow(dead_code)]
+#[path = "api/helpers.rs"]
 mod common;
 
 use serde_json::Value;

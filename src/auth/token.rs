@@ -105,10 +105,11 @@ pub struct Tokens {
 }
 
 impl Tokens {
-    pub fn new(secret: &Secret, ttl: Duration) -> Self {
+    /// `leeway` counts in whole seconds, as the token's own times do.
+    pub fn new(secret: &Secret, ttl: Duration, leeway: Duration) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_required_spec_claims(&["exp", "sub"]);
-        validation.leeway = 5;
+        validation.leeway = leeway.as_secs();
         Self {
             encoding: EncodingKey::from_secret(&secret.0),
             decoding: DecodingKey::from_secret(&secret.0),
@@ -148,8 +149,10 @@ impl Tokens {
 mod tests {
     use super::*;
 
+    const LEEWAY: Duration = Duration::from_secs(5);
+
     fn tokens(ttl: u64) -> Tokens {
-        Tokens::new(&Secret(vec![7; 32]), Duration::from_secs(ttl))
+        Tokens::new(&Secret(vec![7; 32]), Duration::from_secs(ttl), LEEWAY)
     }
 
     #[test]
@@ -161,9 +164,34 @@ mod tests {
         };
         let token = t.issue(&user).unwrap();
         assert_eq!(t.verify(&token).unwrap(), 42);
-        let other = Tokens::new(&Secret(vec![8; 32]), Duration::from_secs(60));
+        let other = Tokens::new(&Secret(vec![8; 32]), Duration::from_secs(60), LEEWAY);
         assert!(other.verify(&token).is_err());
         assert!(t.verify("not.a.token").is_err());
+    }
+
+    #[test]
+    fn leeway_decides_how_long_an_expired_token_still_counts() {
+        let secret = Secret(vec![7; 32]);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let claims = Claims {
+            sub: "42".into(),
+            name: "ann".into(),
+            iat: now - 60,
+            exp: now - 3,
+        };
+        let expired = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(&secret.0),
+        )
+        .unwrap();
+        let lenient = Tokens::new(&secret, Duration::from_secs(60), LEEWAY);
+        assert_eq!(lenient.verify(&expired).unwrap(), 42);
+        let strict = Tokens::new(&secret, Duration::from_secs(60), Duration::ZERO);
+        assert!(strict.verify(&expired).is_err());
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! Starts a real palaver on 127.0.0.1:0 with a temporary data dir, and talks
 //! to it the way a user's client does: HTTP with reqwest, WebSockets with
 //! tokio-tungstenite.
-#![allow(dead_code)]
 
 use futures_util::{SinkExt, StreamExt};
 use palaver::{Config, Server};
 use serde_json::{Value, json};
+use std::future::Future;
+use std::sync::LazyLock;
 use std::time::Duration;
 use tempfile::TempDir;
 use tokio::net::TcpStream;
@@ -34,7 +35,7 @@ pub struct TestServer {
 /// whole suite runs on PostgreSQL too.
 pub const TEST_DATABASE_ENV: &str = "PALAVER_TEST_DATABASE_URL";
 
-pub fn config(dir: &TempDir) -> Config {
+pub fn test_config(dir: &TempDir) -> Config {
     let mut config = Config::with_data_dir(dir.path());
     config.port = 0;
     if let Ok(url) = std::env::var(TEST_DATABASE_ENV) {
@@ -112,12 +113,82 @@ pub async fn spawn() -> TestServer {
 
 pub async fn spawn_with(tune: impl FnOnce(&mut Config)) -> TestServer {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut config = config(&dir);
+    let mut config = test_config(&dir);
     tune(&mut config);
     start(dir, config).await
 }
 
+/// With `TEST_LOG` set (and not `0`), what the servers log goes to the test's
+/// output, which cargo shows for the tests that fail; without it, tests are quiet.
+pub const TEST_LOG_ENV: &str = "TEST_LOG";
+
+pub fn test_log() -> bool {
+    std::env::var_os(TEST_LOG_ENV).is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// One subscriber for the whole binary: tests share the process, and the
+/// test writer hands each line to the capture of the thread that logs it,
+/// that is to the test whose server it is.
+static TRACING: LazyLock<()> = LazyLock::new(|| {
+    if test_log() {
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| "palaver=debug,warn".into());
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_test_writer()
+            .with_ansi(false)
+            .init();
+    }
+});
+
+/// Call before starting a server by other means than [`start`].
+pub fn init_logging() {
+    LazyLock::force(&TRACING);
+}
+
+/// Where a child process's stderr goes: to the test's output through
+/// [`forward_stderr`] with `TEST_LOG`, nowhere without.
+pub fn child_stderr() -> std::process::Stdio {
+    if test_log() {
+        std::process::Stdio::piped()
+    } else {
+        std::process::Stdio::null()
+    }
+}
+
+/// Copies a child's piped stderr into the test's captured output (a plain
+/// inherited stderr would bypass cargo's capture and show for every test).
+pub fn forward_stderr(child: &mut tokio::process::Child) {
+    use tokio::io::AsyncBufReadExt;
+    if let Some(stderr) = child.stderr.take() {
+        tokio::spawn(async move {
+            let mut lines = tokio::io::BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                eprintln!("[child] {line}");
+            }
+        });
+    }
+}
+
+/// Polls `check` until it holds; panics with `what` after `PATIENCE`. For
+/// conditions no event announces (an HTTP answer that changes with time).
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not within {PATIENCE:?}: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 pub async fn start(dir: TempDir, config: Config) -> TestServer {
+    init_logging();
     let server = palaver::serve(config.clone()).await.expect("server starts");
     let addr = server.local_addr();
     TestServer {

@@ -1,9 +1,8 @@
 //! The chapter's HTTP contract: register, token, users/me, rooms, history.
 
-mod common;
-
-use common::*;
+use crate::helpers::*;
 use serde_json::{Value, json};
+use std::time::{Duration, Instant};
 
 #[tokio::test]
 async fn register_then_log_in_then_who_am_i() {
@@ -128,11 +127,23 @@ async fn users_me_needs_a_valid_token() {
 
 #[tokio::test]
 async fn expired_tokens_are_refused() {
-    let s = spawn_with(|c| c.token_ttl = std::time::Duration::from_secs(1)).await;
+    let s = spawn_with(|c| {
+        c.token_ttl = Duration::from_secs(1);
+        c.token_leeway = Duration::ZERO;
+    })
+    .await;
+    let before_issue = Instant::now();
     let token = s.user("erin").await;
     assert_eq!(s.get_json("/users/me", Some(&token)).await.0, 200);
-    // Past expiry and the verifier's 5 s leeway.
-    tokio::time::sleep(std::time::Duration::from_secs(7)).await;
+    eventually("the expired token is refused", || async {
+        s.get_json("/users/me", Some(&token)).await.0 == 401
+    })
+    .await;
+    // Not before its time: token times are whole seconds, so a 1 s token
+    // lives between just over 1 s and 2 s.
+    let lived = before_issue.elapsed();
+    assert!(lived > Duration::from_secs(1), "refused after {lived:?}");
+    // Expired stays expired.
     assert_eq!(s.get_json("/users/me", Some(&token)).await.0, 401);
 }
 

@@ -4,9 +4,7 @@
 //! v1's `joined`/`left` per user, a summary that adds up for the v1 clients
 //! that ask for one, and no join told after what followed it.
 
-mod common;
-
-use common::*;
+use crate::helpers::*;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::time::Duration;

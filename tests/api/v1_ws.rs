@@ -1,9 +1,7 @@
 //! palaver.v1: JSON events, many rooms per socket, acks, exactly-once sends,
 //! gap-free resume, presence, typing, and the error codes.
 
-mod common;
-
-use common::*;
+use crate::helpers::*;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -184,6 +182,8 @@ async fn resume_with_since_replays_everything_missed_exactly_once_in_order() {
                 for n in 0..200 {
                     let cmd = json!({"type": "send", "room": "general", "content": format!("s{i}-{n}"), "client_id": format!("s{i}-{n}")});
                     write.send(Message::Text(cmd.to_string().into())).await.unwrap();
+                    // Paced on purpose: the sending must outlast the
+                    // reader's absence, so that it resumes into a live stream.
                     if n % 20 == 0 {
                         tokio::time::sleep(Duration::from_millis(5)).await;
                     }
@@ -199,10 +199,16 @@ async fn resume_with_since_replays_everything_missed_exactly_once_in_order() {
         got.push(next_of(&mut ws, "message").await);
     }
     drop(ws);
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    let since = got.last().unwrap()["id"].as_i64().unwrap();
+    // Away until something was stored that it did not see.
+    eventually("a message stored after the reader left", || async {
+        let path = format!("/rooms/general/messages?after={since}&limit=1");
+        let (_, page) = s.get_json(&path, Some(&reader)).await;
+        page["messages"].as_array().is_some_and(|m| !m.is_empty())
+    })
+    .await;
 
     // Come back while the others are still sending, with the last id seen.
-    let since = got.last().unwrap()["id"].as_i64().unwrap();
     let mut ws = s.v1("/ws", &reader).await;
     subscribe(&mut ws, "general", Some(since)).await;
     while got.len() < 600 {

@@ -1,0 +1,14 @@
+//! palaver from the outside: each module starts real servers (port 0, a
+//! temporary data dir) and talks to them as a user's client does.
+//!
+//! One binary, so the suite links once. `TEST_LOG=1` shows the servers' logs
+//! with a failing test (`RUST_LOG` picks what); tests that need PostgreSQL
+//! and Redis are ignored unless run with `--include-ignored`, and then fail
+//! without them (see `cluster`).
+
+mod cluster;
+mod compat_ws;
+mod helpers;
+mod http_api;
+mod presence;
+mod v1_ws;
