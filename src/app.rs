@@ -3,6 +3,7 @@
 
 use crate::api;
 use crate::auth::AuthError;
+use crate::auth::accounts::Accounts;
 use crate::auth::token::{self, KeySource, Tokens};
 use crate::bus::{Bus, BusError, InboundStream, LocalBus, RedisBus, RedisSettings};
 use crate::chat::Chat;
@@ -10,7 +11,7 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::gateway;
 use crate::model::User;
-use crate::store::{self, Store, StoreError};
+use crate::store::{self, StoreError};
 use crate::web;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -56,8 +57,7 @@ pub enum StartError {
 /// Everything a request handler or a connection may need.
 pub struct App {
     pub config: Config,
-    pub store: Arc<dyn Store>,
-    pub tokens: Tokens,
+    pub accounts: Accounts,
     pub chat: Arc<Chat>,
     /// Cancelled when the server begins to shut down; sessions close with 1001.
     pub shutdown: CancellationToken,
@@ -73,12 +73,7 @@ impl App {
 
     /// The user a token belongs to, if it is valid and the user still exists.
     pub async fn authenticate(&self, token: Option<&str>) -> Result<User, ApiError> {
-        let token = token.ok_or(AuthError::MissingToken)?;
-        let id = self.tokens.verify(token)?;
-        self.store
-            .user(id)
-            .await?
-            .ok_or(ApiError::from(AuthError::InvalidToken))
+        Ok(self.accounts.authenticate(token).await?)
     }
 }
 
@@ -185,8 +180,7 @@ pub async fn serve(config: Config) -> Result<Server, StartError> {
 
     let sessions = TaskTracker::new();
     let state: AppState = Arc::new(App {
-        store: store.clone(),
-        tokens,
+        accounts: Accounts::new(store.clone(), tokens),
         chat: Arc::new(chat),
         shutdown: shutdown.clone(),
         sessions: sessions.clone(),

@@ -36,6 +36,8 @@ impl From<AuthError> for ApiError {
         match err {
             AuthError::MissingToken => Self::Unauthorized("Not authenticated"),
             AuthError::InvalidToken => Self::Unauthorized("Could not validate credentials"),
+            AuthError::UsernameTaken => Self::BadRequest("Username already registered".into()),
+            AuthError::Store(err) => Self::Store(err),
             other => Self::Auth(other),
         }
     }

@@ -1,10 +1,8 @@
 use super::extract::AuthUser;
 use crate::app::AppState;
-use crate::auth::password;
 use crate::error::ApiError;
 use crate::error::extract::{Form, Json};
 use crate::model::{Password, User, Username};
-use crate::store::StoreError;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -21,21 +19,8 @@ pub async fn register(
 ) -> Result<(StatusCode, axum::Json<User>), ApiError> {
     let username = Username::parse(&body.username)?;
     let password = Password::parse(body.password)?;
-    // Cheap check first, so that a taken name does not cost a hash; the
-    // unique index still decides when two registrations race.
-    if state.store.credentials(&username).await?.is_some() {
-        return Err(taken());
-    }
-    let hash = password::hash(password).await?;
-    match state.store.create_user(&username, &hash).await {
-        Ok(user) => Ok((StatusCode::CREATED, axum::Json(user))),
-        Err(StoreError::Conflict) => Err(taken()),
-        Err(err) => Err(err.into()),
-    }
-}
-
-fn taken() -> ApiError {
-    ApiError::BadRequest("Username already registered".into())
+    let user = state.accounts.register(&username, password).await?;
+    Ok((StatusCode::CREATED, axum::Json(user)))
 }
 
 /// The OAuth2 password form, as the chapter's client sends it.
@@ -57,26 +42,13 @@ pub async fn token(
     State(state): State<AppState>,
     Form(form): Form<LoginForm>,
 ) -> Result<axum::Json<TokenResponse>, ApiError> {
-    const WRONG: &str = "Incorrect username or password";
-    // A name that could never be registered cannot log in either, but it
-    // still costs a verification, so timing does not tell names apart.
-    let credentials = match Username::parse(&form.username) {
-        Ok(name) => state.store.credentials(&name).await?,
-        Err(_) => None,
-    };
-    let (user, hash) = match credentials {
-        Some(c) => (Some(c.user), Some(c.password_hash)),
-        None => (None, None),
-    };
-    let password_ok =
-        form.password.len() <= Password::MAX && password::verify(form.password, hash).await?;
-    match user {
-        Some(user) if password_ok => Ok(axum::Json(TokenResponse {
-            access_token: state.tokens.issue(&user)?,
+    match state.accounts.login(&form.username, form.password).await? {
+        Some(login) => Ok(axum::Json(TokenResponse {
+            access_token: login.access_token,
             token_type: "bearer",
-            expires_in: state.tokens.ttl().as_secs(),
+            expires_in: login.expires_in.as_secs(),
         })),
-        _ => Err(ApiError::Unauthorized(WRONG)),
+        None => Err(ApiError::Unauthorized("Incorrect username or password")),
     }
 }
 

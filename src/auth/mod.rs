@@ -1,5 +1,7 @@
-//! Who is asking: password hashing, tokens, and pulling a token out of a request.
+//! Who is asking: accounts, password hashing, tokens, and pulling a token
+//! out of a request.
 
+pub mod accounts;
 pub mod extract;
 pub mod password;
 pub mod token;
@@ -14,4 +16,8 @@ pub enum AuthError {
     Hashing(String),
     #[error("signing key: {0}")]
     Key(String),
+    #[error("username already registered")]
+    UsernameTaken,
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }

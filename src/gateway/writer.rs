@@ -246,3 +246,155 @@ impl Writer {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bus::LocalBus;
+    use crate::chat::outbox::Outbox;
+    use crate::model::{MessageText, RoomName, StoredMessage, User, Username};
+    use crate::store;
+    use futures_util::SinkExt;
+    use tokio::sync::mpsc;
+    use tokio_util::sync::PollSender;
+
+    /// A chat core on a real store in a temporary directory.
+    async fn chat() -> (Arc<Chat>, User, crate::model::Room, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = store::open(&url).await.expect("store opens");
+        let user = store
+            .create_user(&Username::parse("wendy").expect("name"), "x")
+            .await
+            .expect("user");
+        let (bus, inbound) = LocalBus::new();
+        let shutdown = CancellationToken::new();
+        let (chat, _) = Chat::start(
+            store,
+            Arc::new(bus),
+            inbound,
+            Duration::from_millis(10),
+            shutdown,
+        );
+        let room = chat
+            .create_room(&RoomName::parse("r").expect("room name"), "")
+            .await
+            .expect("room");
+        (Arc::new(chat), user, room, dir)
+    }
+
+    /// Starts a writer for `protocol` on a sink that a test reads from.
+    fn start(
+        chat: Arc<Chat>,
+        protocol: Protocol,
+        receiver: crate::chat::outbox::OutboxReceiver,
+    ) -> mpsc::Receiver<Message> {
+        let (tx, rx) = mpsc::channel(64);
+        let sink =
+            PollSender::new(tx).sink_map_err(|_| axum::Error::new(std::io::Error::other("gone")));
+        let writer = Writer {
+            protocol,
+            user_id: 1,
+            chat,
+            closer: Arc::new(Closer::default()),
+            shutdown: CancellationToken::new(),
+            done: CancellationToken::new(),
+            ping_interval: Duration::from_secs(60),
+            activity: Arc::new(Activity::new()),
+            floors: HashMap::new(),
+            summaries: false,
+        };
+        tokio::spawn(writer.run(Box::pin(sink), receiver));
+        rx
+    }
+
+    async fn text(rx: &mut mpsc::Receiver<Message>) -> String {
+        match tokio::time::timeout(Duration::from_secs(5), rx.recv()).await {
+            Ok(Some(Message::Text(text))) => text.as_str().to_owned(),
+            other => panic!("expected a text frame, got {other:?}"),
+        }
+    }
+
+    fn typing(user_id: i64) -> Outbound {
+        Outbound::Event(Arc::new(Event::new(RoomEvent::Typing {
+            room: "r".into(),
+            user: format!("u{user_id}"),
+            user_id,
+        })))
+    }
+
+    async fn stored(
+        chat: &Chat,
+        room: &crate::model::Room,
+        user: &User,
+        text: &str,
+    ) -> StoredMessage {
+        let text = MessageText::parse(text.into(), 100).expect("text");
+        let reply = chat.post(room, user, text, None).await.expect("accepted");
+        reply.await.expect("answered").expect("stored").message
+    }
+
+    #[tokio::test]
+    async fn each_format_shows_what_it_shows_in_order() {
+        let (chat, _, _, _dir) = chat().await;
+        let (outbox, receiver) = Outbox::new(16);
+        assert!(outbox.push(typing(1)) && outbox.push(typing(2)));
+        assert!(outbox.push(Outbound::Frame("{\"type\":\"pong\"}".into())));
+        let mut rx = start(chat.clone(), Protocol::V1, receiver);
+        // The connection's own typing is not shown back to it.
+        assert_eq!(
+            text(&mut rx).await,
+            r#"{"type":"typing","room":"r","user":"u2"}"#
+        );
+        assert_eq!(text(&mut rx).await, r#"{"type":"pong"}"#);
+
+        let (outbox, receiver) = Outbox::new(16);
+        assert!(outbox.push(typing(2)) && outbox.push(Outbound::Frame("x".into())));
+        let mut rx = start(chat, Protocol::Compat, receiver);
+        // The chapter's protocol has no typing notices.
+        assert_eq!(text(&mut rx).await, "x");
+    }
+
+    #[tokio::test]
+    async fn a_replay_comes_first_and_live_copies_it_covered_are_dropped() {
+        let (chat, user, room, _dir) = chat().await;
+        let first = stored(&chat, &room, &user, "one").await;
+        let second = stored(&chat, &room, &user, "two").await;
+        let (outbox, receiver) = Outbox::new(16);
+        let replay = Replay {
+            room: "r".into(),
+            room_id: room.id,
+            since: 0,
+        };
+        assert!(outbox.push(Outbound::Replay(Box::new(replay))));
+        // Both were also queued live behind the marker.
+        for message in [first, second] {
+            let event = Event::new(RoomEvent::Message(message));
+            assert!(outbox.push(Outbound::Event(Arc::new(event))));
+        }
+        assert!(outbox.push(Outbound::Frame("end".into())));
+        let mut rx = start(chat, Protocol::V1, receiver);
+        for content in ["one", "two"] {
+            let frame: serde_json::Value =
+                serde_json::from_str(&text(&mut rx).await).expect("JSON");
+            assert_eq!(
+                (frame["type"].as_str(), frame["content"].as_str()),
+                (Some("message"), Some(content))
+            );
+        }
+        assert_eq!(text(&mut rx).await, "end");
+    }
+
+    #[tokio::test]
+    async fn an_overflowed_queue_closes_with_the_slow_consumer_code() {
+        let (chat, _, _, _dir) = chat().await;
+        let (outbox, receiver) = Outbox::new(1);
+        assert!(outbox.push(typing(2)));
+        assert!(!outbox.push(typing(2)), "over the bound");
+        let mut rx = start(chat, Protocol::V1, receiver);
+        match tokio::time::timeout(Duration::from_secs(5), rx.recv()).await {
+            Ok(Some(Message::Close(Some(frame)))) => assert_eq!(frame.code, SLOW_CONSUMER),
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+}

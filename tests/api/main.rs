@@ -10,5 +10,6 @@ mod cluster;
 mod compat_ws;
 mod helpers;
 mod http_api;
+mod layering;
 mod presence;
 mod v1_ws;
