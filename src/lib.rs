@@ -5,17 +5,26 @@
 //! - `app`: wires the parts together; `serve` starts a server (used by
 //!   `main` and by the tests).
 //! - `error`: the one mapping from errors to HTTP responses.
-//! - `auth`: argon2id passwords, JWT access tokens, token extraction.
+//! - `model`: the nouns every layer shares: validated input (`Username`,
+//!   `RoomName`, `MessageText`), users, rooms, stored messages, `RoomEvent`.
+//! - `auth`: accounts (register, login, who a token is), argon2id passwords,
+//!   JWT access tokens, token extraction from a request.
 //! - `api`: thin HTTP handlers (users, rooms, history).
-//! - `chat`: the core. `publisher` stores messages (group commit) and then
-//!   publishes them; `hub` knows who is in which room on this node and
-//!   delivers to their bounded outboxes; `event` encodes once per format.
-//! - `gateway`: one WebSocket connection: `session` (reader + writer),
-//!   `compat` (the tutorial chapter's text frames), `v1` (palaver's JSON).
-//! - `store`: the `Store` trait and its SQLite backend.
-//! - `bus`: the `Bus` trait that carries events to every node; `local` for one.
+//! - `chat`: the core, behind `Chat`. `publisher` stores messages (group
+//!   commit); `delivery` is the one way events (this node's and the bus's)
+//!   reach this node's members, in room order (`sequencer`); `hub` knows who
+//!   is in which room here and pushes to their bounded `outbox`es;
+//!   `presence` batches joins and leaves per tick.
+//! - `gateway`: one WebSocket connection: `reader` (frames in), `writer`
+//!   (frames out), `compat` (the tutorial chapter's text frames), `v1`
+//!   (palaver's JSON: commands, frames, handlers), `close` (codes).
+//! - `store`: the `Store` trait, SQLite and PostgreSQL backends.
+//! - `bus`: the `Bus` trait that carries events to the other nodes and
+//!   hands theirs to the core as a stream; `LocalBus` for one node,
+//!   `RedisBus` for many.
 //! - `web`: the embedded browser client (files under `web/`).
-//! - `bench`: `palaver bench`, the load generator and its checks.
+//!
+//! The load generator is its own crate, `palaver-bench`, in `bench/`.
 //!
 //! docs/architecture.md follows a message through these modules.
 
