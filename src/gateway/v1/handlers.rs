@@ -184,14 +184,7 @@ async fn send(
             );
         }
         Err(err @ TextError::TooLong { .. }) => {
-            let why = err.to_string();
-            session.send(error_frame(
-                reference.as_ref(),
-                ErrorCode::TooLarge,
-                &why,
-                None,
-            ));
-            return;
+            return refuse(session, reference, ErrorCode::TooLarge, &err.to_string());
         }
     };
     if !session.v1.allow(session.state.config.rate_limit) {
