@@ -15,14 +15,15 @@
 //! - `store`: the `Store` trait and its SQLite backend.
 //! - `bus`: the `Bus` trait that carries events to every node; `local` for one.
 //! - `web`: the embedded browser client (files under `web/`).
-//! - `bench`: `palaver bench`, the load generator and its checks.
+//!
+//! The load generator (`palaver bench`) is the workspace member
+//! `palaver-bench` in `bench/`; it talks to the server only over the wire.
 //!
 //! docs/architecture.md follows a message through these modules.
 
 pub mod api;
 pub mod app;
 pub mod auth;
-pub mod bench;
 pub mod bus;
 pub mod chat;
 pub mod config;

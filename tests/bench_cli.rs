@@ -1,45 +1,66 @@
-//! `palaver bench` against a real server: a small fanout must report every
-//! message delivered once, in order (the checks themselves are unit-tested
-//! in src/bench/track.rs).
+//! `palaver bench` hands over to the `palaver-bench` binary beside palaver
+//! (the load generator is its own crate, in bench/, with its own tests).
+#![cfg(unix)]
 
-mod common;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
 
-use serde_json::Value;
+/// A directory holding this build's palaver (and whatever else a test puts
+/// there), as an installed copy would be.
+fn palaver_alone() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir");
+    let palaver = dir.path().join("palaver");
+    std::fs::hard_link(env!("CARGO_BIN_EXE_palaver"), &palaver)
+        .or_else(|_| std::fs::copy(env!("CARGO_BIN_EXE_palaver"), &palaver).map(|_| ()))
+        .expect("palaver in the temp dir");
+    (dir, palaver)
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_small_fanout_reports_no_loss_and_sane_figures() {
-    let s = common::spawn_with(|c| c.rate_limit = 0).await;
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_palaver"))
+fn fake_bench(dir: &Path) {
+    let bench = dir.join("palaver-bench");
+    std::fs::write(
+        &bench,
+        "#!/bin/sh\nfor a in \"$@\"; do echo \"arg: $a\"; done\nexit 3\n",
+    )
+    .expect("write fake bench");
+    std::fs::set_permissions(&bench, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}
+
+#[test]
+fn bench_passes_every_argument_and_the_exit_status_through() {
+    let (dir, palaver) = palaver_alone();
+    fake_bench(dir.path());
+    let output = Command::new(&palaver)
         .args([
-            "bench", "--url", &s.base, "--users", "4", "--json", "fanout",
+            "bench",
+            "--url",
+            "http://a,http://b",
+            "--json",
+            "fanout",
+            "--help",
         ])
-        .args([
-            "--rooms",
-            "2",
-            "--members",
-            "5",
-            "--senders",
-            "2",
-            "--rate",
-            "50",
-        ])
-        .args(["--warmup", "200ms", "--duration", "1s"])
         .output()
-        .await
-        .expect("bench runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+        .expect("palaver runs");
+    assert_eq!(output.status.code(), Some(3));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "arg: --url\narg: http://a,http://b\narg: --json\narg: fanout\narg: --help\n"
     );
-    let report: Value = serde_json::from_slice(&output.stdout).expect("one JSON object");
-    let r = &report["result"];
-    assert_eq!(r["lost"], 0, "{r}");
-    assert_eq!(r["duplicates"], 0, "{r}");
-    assert_eq!(r["out_of_order"], 0, "{r}");
-    let sent = r["sent"].as_u64().unwrap();
-    assert!(sent >= 2 * 2 * 50, "{r}");
-    // Every message reaches all 5 members of its room.
-    assert_eq!(r["delivered"].as_u64(), Some(sent * 5), "{r}");
-    assert!(r["latency"]["p99_ms"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn bench_without_the_bench_binary_says_how_to_build_it() {
+    let (_dir, palaver) = palaver_alone();
+    let output = Command::new(&palaver)
+        .args(["bench", "fanout"])
+        .output()
+        .expect("palaver runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("palaver-bench not found"), "{stderr}");
+    assert!(
+        stderr.contains("cargo build --release --workspace"),
+        "{stderr}"
+    );
 }
