@@ -18,7 +18,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve chat (the default when no command is given).
-    Serve(Config),
+    Serve(Box<Config>),
     /// Load-test one or more running servers (see docs/benchmarks.md): runs
     /// the palaver-bench binary beside this one with the same arguments.
     #[command(disable_help_flag = true)]
@@ -47,7 +47,7 @@ fn main() -> anyhow::Result<()> {
     return_large_blocks_to_the_os();
     let cli = Cli::parse();
     let config = match cli.command {
-        Some(Command::Serve(config)) => config,
+        Some(Command::Serve(config)) => *config,
         None => cli.serve,
         Some(Command::Bench { args }) => return run_bench(args),
     };
