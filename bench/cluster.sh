@@ -5,8 +5,11 @@
 # default --node-ttl. Results in bench/results/cluster-*.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --quiet
-BIN=$PWD/target/release/palaver
+# Both binaries, built where cargo puts them (CARGO_TARGET_DIR respected).
+cargo build --release --quiet -p palaver -p palaver-bench
+TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+BIN=$TARGET_DIR/release/palaver
+BENCH=$TARGET_DIR/release/palaver-bench
 OUT=${OUT:-bench/results}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/test}
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
@@ -15,29 +18,38 @@ mkdir -p "$OUT"
 export PALAVER_JWT_SECRET="bench-cluster-secret-0123456789-0123456789"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+dirs=()
+# Stops every node started so far (also when a step fails) and removes their data dirs.
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    for d in "${dirs[@]}"; do rm -rf "$d"; done
+    pids=() dirs=()
+}
 trap cleanup EXIT
 
 node() {  # schema cluster [extra flags] -> prints URL, appends pid
     local port; port=$(free_port)
     local data; data=$(mktemp -d)
+    dirs+=("$data")
     "$BIN" --port "$port" --data-dir "$data" --database-url "$PG_URL?options=-c%20search_path%3D$1" \
         --bus "$REDIS_URL" --cluster "$2" --rate-limit 0 "${@:3}" >"$data/log" 2>&1 &
     pids+=($!)
-    for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
     URL="http://127.0.0.1:$port"
+    for _ in $(seq 100); do curl -sf "$URL/healthz" >/dev/null && break; sleep 0.1; done
+    curl -sf "$URL/healthz" >/dev/null || { echo "node on $port did not start:" >&2; cat "$data/log" >&2; exit 1; }
 }
 schema() { psql "$PG_URL" -qc "DROP SCHEMA IF EXISTS $1 CASCADE; CREATE SCHEMA $1" 2>/dev/null; }
 load=(fanout --rooms 4 --members 50 --senders 5 --rate "$RATE" --warmup 2s --duration 8s)
 
 # One node, PostgreSQL + Redis bus.
 schema bench_one; node bench_one one-$$; ONE=$URL; ONE_PID=${pids[-1]}
-"$BIN" bench --url "$ONE" --server-pid "$ONE_PID" --json "${load[@]}" >"$OUT/cluster-1node.json"
-cleanup; pids=()
+"$BENCH" --url "$ONE" --server-pid "$ONE_PID" --json "${load[@]}" >"$OUT/cluster-1node.json"
+cleanup
 
 # Two nodes, clients spread over both.
 schema bench_two; node bench_two two-$$; A=$URL; node bench_two two-$$; B=$URL
-"$BIN" bench --url "$A,$B" --json "${load[@]}" >"$OUT/cluster-2nodes.json"
+"$BENCH" --url "$A,$B" --json "${load[@]}" >"$OUT/cluster-2nodes.json"
 
 # Presence expiry after SIGKILL, default --node-ttl (15 s).
 node bench_two two-$$; C=$URL; C_PID=${pids[-1]}

@@ -3,29 +3,40 @@
 # Usage: bench/run.sh [scenario ...]   (default: all; results in bench/results/)
 # Each scenario starts a fresh release server (fresh data dir, --rate-limit 0,
 # since the bench's senders exceed a person's typing speed on purpose), runs
-# `palaver bench` against it from this same machine, and stops it.
+# `palaver bench` (bench/, the palaver-bench binary) against it from this
+# same machine, and stops it; a failing step stops the server it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --quiet
-BIN=$PWD/target/release/palaver
+# Both binaries, built where cargo puts them (CARGO_TARGET_DIR respected).
+cargo build --release --quiet -p palaver -p palaver-bench
+TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+BIN=$TARGET_DIR/release/palaver
+BENCH=$TARGET_DIR/release/palaver-bench
 OUT=${OUT:-bench/results}
 REPEAT=${REPEAT:-3}
 mkdir -p "$OUT"
 
+SERVER=
+DATA=
 start_server() {  # extra server flags...
     DATA=$(mktemp -d)
     PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     "$BIN" --port "$PORT" --data-dir "$DATA" --rate-limit 0 "$@" >"$DATA/server.log" 2>&1 &
     SERVER=$!
-    for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
     URL="http://127.0.0.1:$PORT"
+    for _ in $(seq 100); do curl -sf "$URL/healthz" >/dev/null && break; sleep 0.1; done
+    curl -sf "$URL/healthz" >/dev/null || { echo "the server did not start:" >&2; cat "$DATA/server.log" >&2; exit 1; }
 }
 stop_server() {  # keeps the server's log as $OUT/server-$1.log
+    [ -n "$SERVER" ] || return 0
     kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true
     cp "$DATA/server.log" "$OUT/server-$1.log" 2>/dev/null || true
     rm -rf "$DATA"
+    SERVER= DATA=
 }
-bench() { "$BIN" bench --url "$URL" --server-pid "$SERVER" --json "$@"; }
+# A step that fails leaves no server behind (its log: $OUT/server-failed.log).
+trap 'stop_server failed' EXIT
+bench() { "$BENCH" --url "$URL" --server-pid "$SERVER" --json "$@"; }
 
 run_ramp() {
     for i in $(seq "$REPEAT"); do

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs deploy/nginx.conf for real: two palaver nodes on PostgreSQL + Redis
-# behind nginx on loopback, then `palaver bench` through nginx, which fails
-# on any lost, duplicated or reordered message.
+# behind nginx on loopback, then `palaver bench` (the palaver-bench binary)
+# through nginx, which fails on any lost, duplicated or reordered message.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,8 +10,11 @@ REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
 command -v nginx >/dev/null || { apt-get update -qq && apt-get install -y -qq nginx-light >/dev/null; }
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
-cargo build --release --quiet
-BIN=target/release/palaver
+# Both binaries, built where cargo puts them (CARGO_TARGET_DIR respected).
+cargo build --release --quiet -p palaver -p palaver-bench
+TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+BIN=$TARGET_DIR/release/palaver
+BENCH=$TARGET_DIR/release/palaver-bench
 WORK=$(mktemp -d)
 SCHEMA="palaver_t_nginx_$$"
 psql "$PG_URL" -qc "CREATE SCHEMA $SCHEMA"
@@ -49,7 +52,7 @@ sed -i "s|^http {|http {\n    access_log off;\n    client_body_temp_path $WORK; 
 "$NGINX" -c "$WORK/nginx.conf" -p "$WORK"
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PN/healthz" >/dev/null && break; sleep 0.2; done
 
-out=$("$BIN" bench --url "http://127.0.0.1:$PN" --users 6 --json fanout \
+out=$("$BENCH" --url "http://127.0.0.1:$PN" --users 6 --json fanout \
         --rooms 2 --members 6 --senders 2 --rate 50 --warmup 500ms --duration 3s)
 echo "$out"
 python3 - "$out" <<'PY'

@@ -31,7 +31,6 @@
 pub mod api;
 pub mod app;
 pub mod auth;
-pub mod bench;
 pub mod bus;
 pub mod chat;
 pub mod config;

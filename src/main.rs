@@ -2,6 +2,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use palaver::Config;
 use palaver::auth::token::{KeySource, Secret};
+use std::ffi::OsString;
+use std::path::PathBuf;
 
 /// palaver: a self-hosted, multi-room, real-time chat server.
 #[derive(Parser)]
@@ -16,9 +18,14 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve chat (the default when no command is given).
-    Serve(Config),
-    /// Load-test one or more running servers (see docs/benchmarks.md).
-    Bench(palaver::bench::BenchArgs),
+    Serve(Box<Config>),
+    /// Load-test one or more running servers (see docs/benchmarks.md): runs
+    /// the palaver-bench binary beside this one with the same arguments.
+    #[command(disable_help_flag = true)]
+    Bench {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
 }
 
 /// glibc raises its mmap threshold after the first large block is freed;
@@ -38,14 +45,63 @@ fn return_large_blocks_to_the_os() {}
 
 fn main() -> anyhow::Result<()> {
     return_large_blocks_to_the_os();
+    let cli = Cli::parse();
+    let config = match cli.command {
+        Some(Command::Serve(config)) => *config,
+        None => cli.serve,
+        Some(Command::Bench { args }) => return run_bench(args),
+    };
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?
-        .block_on(run())
+        .block_on(run(config))
 }
 
-async fn run() -> anyhow::Result<()> {
+/// The load generator is its own crate, so that its client stack stays out
+/// of the server; `palaver bench` keeps the documented command working.
+fn run_bench(args: Vec<OsString>) -> anyhow::Result<()> {
+    let bench = bench_binary()?;
+    let mut command = std::process::Command::new(&bench);
+    command.args(args);
+    let missing = || {
+        anyhow::anyhow!(
+            "{} not found: build it beside this palaver with `cargo build --release --workspace` \
+             (or run `cargo run --release -p palaver-bench -- …`)",
+            bench.display()
+        )
+    };
+    #[cfg(unix)]
+    {
+        // Becomes the bench, so that signals and the exit status are its own.
+        use std::os::unix::process::CommandExt;
+        let err = command.exec();
+        if err.kind() == std::io::ErrorKind::NotFound {
+            return Err(missing());
+        }
+        Err(err).with_context(|| format!("cannot run {}", bench.display()))
+    }
+    #[cfg(not(unix))]
+    {
+        let status = match command.status() {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(missing()),
+            other => other.with_context(|| format!("cannot run {}", bench.display()))?,
+        };
+        std::process::exit(status.code().unwrap_or(1));
+    }
+}
+
+/// `palaver-bench` in the directory of the running executable, where cargo
+/// puts every binary of the workspace.
+fn bench_binary() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe().context("cannot tell where this palaver lives")?;
+    let dir = exe
+        .parent()
+        .context("cannot tell where this palaver lives")?;
+    Ok(dir.join(format!("palaver-bench{}", std::env::consts::EXE_SUFFIX)))
+}
+
+async fn run(mut config: Config) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -53,15 +109,6 @@ async fn run() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| "palaver=info,warn".into()),
         )
         .init();
-    let cli = Cli::parse();
-    let mut config = match cli.command {
-        Some(Command::Serve(config)) => config,
-        None => cli.serve,
-        Some(Command::Bench(args)) => {
-            palaver::bench::run(args).await.context("bench failed")?;
-            return Ok(());
-        }
-    };
     // Each socket is a file: let the server hold as many as the hard limit allows.
     palaver::app::raise_file_limit();
     config.jwt_secret =

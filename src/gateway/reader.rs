@@ -213,7 +213,7 @@ async fn read_loop(
 }
 
 fn is_too_big(err: axum::Error) -> bool {
-    use tokio_tungstenite::tungstenite::Error;
+    use tungstenite::Error;
     err.into_inner()
         .downcast_ref::<Error>()
         .is_some_and(|e| matches!(e, Error::Capacity(_)))

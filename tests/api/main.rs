@@ -6,6 +6,8 @@
 //! and Redis are ignored unless run with `--include-ignored`, and then fail
 //! without them (see `cluster`).
 
+#[cfg(unix)]
+mod bench_cli;
 mod cluster;
 mod compat_ws;
 mod helpers;

@@ -99,11 +99,6 @@ impl Tracker {
             )
             .collect()
     }
-
-    /// True once this receiver has the last message of every sender.
-    pub fn complete(&self, first: usize, sent: &[u64]) -> bool {
-        self.lost(first, sent) == 0
-    }
 }
 
 #[cfg(test)]
@@ -142,7 +137,6 @@ mod tests {
         }
         assert_eq!((t.duplicates, t.gaps, t.out_of_order), (0, 0, 0));
         assert_eq!(t.lost(0, &[5, 5]), 0);
-        assert!(t.complete(0, &[5, 5]));
     }
 
     #[test]
@@ -153,7 +147,6 @@ mod tests {
         t.see(3, probe(0, 5)); // 3 and 4 skipped
         assert_eq!(t.gaps, 3);
         assert_eq!(t.lost(0, &[8]), 3 + 2); // 6 and 7 never came
-        assert!(!t.complete(0, &[8]));
     }
 
     #[test]

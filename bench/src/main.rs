@@ -1,5 +1,6 @@
-//! `palaver bench`: a load generator that speaks both protocols to one or
-//! more palaver nodes and checks every delivery (loss, duplicates, order).
+//! `palaver-bench` (also run as `palaver bench`): a load generator that
+//! speaks both protocols to one or more palaver nodes and checks every
+//! delivery (loss, duplicates, order).
 //!
 //! Modes: `fanout`, `ramp`, `connections`, `ingest`, `resume`. See
 //! docs/benchmarks.md for the method and the figures.
@@ -9,14 +10,14 @@ mod connections;
 mod fanout;
 mod report;
 mod resume;
-pub mod track;
+mod track;
 
 use client::{Node, Wire};
 use serde_json::json;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
-pub enum BenchError {
+enum BenchError {
     #[error("setup: {0}")]
     Setup(String),
     #[error("connect: {0}")]
@@ -27,8 +28,10 @@ pub enum BenchError {
     Output(String, std::io::Error),
 }
 
-#[derive(Debug, clap::Args)]
-pub struct BenchArgs {
+/// Load-test one or more running palaver servers (see docs/benchmarks.md).
+#[derive(Debug, clap::Parser)]
+#[command(name = "palaver-bench", version)]
+struct BenchArgs {
     #[command(subcommand)]
     mode: Mode,
     /// Server base URL; repeat (or comma-separate) to spread clients over several nodes.
@@ -125,8 +128,26 @@ enum Mode {
     },
 }
 
-pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
-    let file_limit = crate::app::raise_file_limit();
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args = <BenchArgs as clap::Parser>::parse();
+    match run(args).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("palaver-bench: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Every socket is a file: the `connections` mode opens tens of thousands.
+/// Returns the limit now in force.
+fn raise_file_limit() -> u64 {
+    rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024)
+}
+
+async fn run(args: BenchArgs) -> Result<(), BenchError> {
+    let file_limit = raise_file_limit();
     let mut nodes = Vec::new();
     for url in &args.urls {
         nodes.push(Node::parse(url).await?);
