@@ -32,7 +32,10 @@ enum Command {
 /// from then on argon2's 19 MiB working memory is carved from per-thread
 /// arenas and stays resident (seen: 700 MB after 100 logins). A fixed
 /// threshold keeps such blocks mmapped, so they go back to the OS when freed.
+///
+/// The workspace's one use of `unsafe` (denied everywhere else).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
 fn return_large_blocks_to_the_os() {
     // SAFETY: mallopt only changes allocator tuning; called before any thread starts.
     unsafe {
@@ -121,7 +124,7 @@ async fn run(mut config: Config) -> anyhow::Result<()> {
         KeySource::Environment => tracing::info!("token signing key from PALAVER_JWT_SECRET"),
         KeySource::File => tracing::info!("token signing key from the data directory"),
         KeySource::Generated => {
-            tracing::info!("generated a token signing key in the data directory")
+            tracing::info!("generated a token signing key in the data directory");
         }
     }
     println!(

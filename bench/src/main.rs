@@ -298,7 +298,7 @@ fn print_table(value: &serde_json::Value) {
                     walk(&key, v, out);
                 }
             }
-            serde_json::Value::Array(items) if items.iter().any(|i| i.is_object()) => {
+            serde_json::Value::Array(items) if items.iter().any(serde_json::Value::is_object) => {
                 for (i, v) in items.iter().enumerate() {
                     walk(&format!("{prefix}[{i}]"), v, out);
                 }
@@ -307,8 +307,7 @@ fn print_table(value: &serde_json::Value) {
                 let text = n
                     .as_f64()
                     .filter(|f| f.fract() != 0.0)
-                    .map(|f| format!("{f:.3}"))
-                    .unwrap_or_else(|| n.to_string());
+                    .map_or_else(|| n.to_string(), |f| format!("{f:.3}"));
                 out.push((prefix.to_owned(), text));
             }
             other => out.push((prefix.to_owned(), other.to_string())),

@@ -86,6 +86,10 @@ impl Latency {
 }
 
 /// A histogram of microseconds, 1 µs to 10 min, 3 significant digits.
+#[expect(
+    clippy::expect_used,
+    reason = "the bounds are constants that hdrhistogram accepts"
+)]
 pub fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 600_000_000, 3).expect("constant bounds are valid")
 }

@@ -2,6 +2,9 @@
 //! message delivered once, in order (the checks themselves are unit-tested
 //! in src/track.rs).
 
+// A test that cannot unwrap what it set up has failed: that is what these panics say.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use serde_json::Value;
 
 /// A palaver on 127.0.0.1:0 with SQLite in a temporary data dir, as a user

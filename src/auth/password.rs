@@ -14,8 +14,9 @@ use tokio::sync::Semaphore;
 /// instead of taking every core (and 19 MiB each) from the chat.
 fn hashing_slots() -> &'static Semaphore {
     static SLOTS: OnceLock<Semaphore> = OnceLock::new();
-    SLOTS
-        .get_or_init(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())))
+    SLOTS.get_or_init(|| {
+        Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZero::get))
+    })
 }
 
 async fn off_runtime<T: Send + 'static>(

@@ -251,14 +251,12 @@ impl Hub {
     }
 
     pub fn online_count(&self, room: &str) -> usize {
-        self.room(room)
-            .map(|m| {
-                m.lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .presence()
-                    .len()
-            })
-            .unwrap_or(0)
+        self.room(room).map_or(0, |m| {
+            m.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .presence()
+                .len()
+        })
     }
 
     /// Rooms with members on this node.

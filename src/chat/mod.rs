@@ -63,7 +63,7 @@ impl Chat {
         let hub = Arc::new(Hub::new(presence_tick));
         let to_hub = hub.clone();
         let (delivery, _) = Delivery::start(store.clone(), inbound, move |events| {
-            to_hub.deliver_all(events)
+            to_hub.deliver_all(events);
         });
         let fanout = Fanout { delivery, bus };
         if fanout.bus.is_shared() {

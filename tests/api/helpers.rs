@@ -58,8 +58,7 @@ fn fresh_schema(url: &str) -> String {
         N.fetch_add(1, Ordering::Relaxed),
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0)
+            .map_or(0, |d| d.subsec_nanos())
     );
     let url_owned = url.to_owned();
     let create = schema.clone();
@@ -300,7 +299,7 @@ impl TestServer {
             response
                 .headers()
                 .get("sec-websocket-protocol")
-                .map(|v| v.as_bytes()),
+                .map(reqwest::header::HeaderValue::as_bytes),
             Some(&b"palaver.v1"[..])
         );
         ws

@@ -6,6 +6,9 @@
 //! and Redis are ignored unless run with `--include-ignored`, and then fail
 //! without them (see `cluster`).
 
+// A test that cannot unwrap what it set up has failed: that is what these panics say.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[cfg(unix)]
 mod bench_cli;
 mod cluster;

@@ -145,7 +145,7 @@ async fn subscribe(
                 reference,
                 ErrorCode::StoreFailed,
                 "could not look the room up; try again",
-            )
+            );
         }
     }
 }
