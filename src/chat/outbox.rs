@@ -91,16 +91,30 @@ impl Drop for Senders {
     }
 }
 
+/// What the writer finds when it takes from its queue.
+pub enum Taken {
+    Items(VecDeque<Outbound>),
+    /// The reader fell too far behind: close the connection.
+    Overflowed,
+    /// Every `Outbox` is gone and everything was taken.
+    Finished,
+}
+
 /// The writer's end of the queue.
 pub struct OutboxReceiver {
     shared: Arc<Shared>,
 }
 
 impl OutboxReceiver {
-    /// Waits for queued entries and takes them all, in order; empty once
-    /// every `Outbox` is gone and nothing is left.
-    pub async fn take(&self) -> VecDeque<Outbound> {
+    /// Waits for queued entries and takes them all, in order; says instead
+    /// when the queue overflowed (the reader is too slow and the connection
+    /// should close so that it resumes), or when every `Outbox` is gone and
+    /// nothing is left.
+    pub async fn take(&self) -> Taken {
         loop {
+            if self.shared.too_slow.load(Ordering::Acquire) {
+                return Taken::Overflowed;
+            }
             let taken = std::mem::take(
                 &mut *self
                     .shared
@@ -108,8 +122,11 @@ impl OutboxReceiver {
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner),
             );
-            if !taken.is_empty() || self.shared.senders_gone.load(Ordering::Acquire) {
-                return taken;
+            if !taken.is_empty() {
+                return Taken::Items(taken);
+            }
+            if self.shared.senders_gone.load(Ordering::Acquire) {
+                return Taken::Finished;
             }
             // A push between the take and here leaves a permit: no lost wake-up.
             self.shared.ready.notified().await;
@@ -121,8 +138,9 @@ impl OutboxReceiver {
         self.shared.queued.fetch_sub(weight, Ordering::AcqRel);
     }
 
-    /// Resolves once the queue overflowed: the reader is too slow, and the
-    /// connection should be closed so that it resumes.
+    /// Resolves once the queue overflowed, for a writer that is busy writing
+    /// (an idle one learns it from `take`): a socket that stopped draining
+    /// must not keep the connection open.
     pub async fn overflowed(&self) {
         loop {
             let notified = self.shared.slow.notified();
@@ -175,6 +193,7 @@ impl Outbox {
             shared.queued.fetch_sub(weight, Ordering::AcqRel);
             if !shared.too_slow.swap(true, Ordering::AcqRel) {
                 shared.slow.notify_waiters();
+                shared.ready.notify_one();
             }
             return false;
         }
@@ -196,7 +215,10 @@ mod tests {
         Outbound::Frame(text.into())
     }
 
-    fn texts(items: VecDeque<Outbound>) -> Vec<String> {
+    fn texts(taken: Taken) -> Vec<String> {
+        let Taken::Items(items) = taken else {
+            return Vec::new();
+        };
         items
             .into_iter()
             .map(|item| match item {
@@ -222,14 +244,14 @@ mod tests {
         let writer = tokio::spawn(async move {
             let first = texts(inbox.take().await);
             let last = inbox.take().await;
-            (first, last.len())
+            (first, matches!(last, Taken::Finished))
         });
         tokio::task::yield_now().await;
         assert!(outbox.push(frame("x")));
         tokio::task::yield_now().await;
         drop(outbox);
         let (first, last) = writer.await.expect("writer");
-        assert_eq!((first, last), (vec!["x".to_owned()], 0));
+        assert_eq!((first, last), (vec!["x".to_owned()], true));
     }
 
     #[tokio::test]
@@ -237,14 +259,26 @@ mod tests {
         let (outbox, inbox) = Outbox::new(2);
         assert!(outbox.push(frame("1")) && outbox.push(frame("2")));
         // Taken but not yet written: still counts.
-        let taken = inbox.take().await;
+        let taken = texts(inbox.take().await).len();
         let waiting =
             tokio::time::timeout(std::time::Duration::from_millis(20), inbox.overflowed());
         assert!(waiting.await.is_err(), "not overflowed yet");
+        // A writer stuck on its socket hears of it, and so does one that takes.
+        let stuck = tokio::spawn({
+            let (outbox, inbox) = (outbox.clone(), inbox);
+            async move {
+                inbox.overflowed().await;
+                let overflowed = matches!(inbox.take().await, Taken::Overflowed);
+                drop(outbox);
+                (overflowed, inbox)
+            }
+        });
+        tokio::task::yield_now().await;
         assert!(!outbox.push(frame("3")));
-        inbox.overflowed().await;
+        let (overflowed, inbox) = stuck.await.expect("woken");
+        assert!(overflowed);
         // Once too slow, always too slow: the connection is to be closed.
-        inbox.written(taken.len());
+        inbox.written(taken);
         assert!(!outbox.push(frame("4")));
     }
 
