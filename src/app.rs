@@ -8,6 +8,7 @@ use crate::auth::token::{self, KeySource, Tokens};
 use crate::bus::{Bus, BusError, InboundStream, LocalBus, RedisBus, RedisSettings};
 use crate::chat::Chat;
 use crate::config::Config;
+use crate::datadir::{DataDir, DataDirError};
 use crate::error::ApiError;
 use crate::gateway;
 use crate::model::User;
@@ -33,8 +34,8 @@ const WRITER_DRAIN: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("data directory {0}: {1}")]
-    DataDir(String, std::io::Error),
+    #[error(transparent)]
+    DataDir(#[from] DataDirError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -140,9 +141,12 @@ fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
 
 /// Starts palaver with `config` and returns once it is listening.
 pub async fn serve(config: Config) -> Result<Server, StartError> {
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|e| StartError::DataDir(config.data_dir.display().to_string(), e))?;
-    let store = store::open(&config.database_url()).await?;
+    let data_dir = DataDir::open(&config.data_dir)?;
+    let database_url = config.database_url();
+    if let Some(path) = sqlite_path(&database_url) {
+        data_dir.protect_database(&path)?;
+    }
+    let store = store::open(&database_url).await?;
     let (secret, key_source) = token::load_key(config.jwt_secret.as_ref(), &config.data_dir)?;
     let tokens = Tokens::new(&secret, config.token_ttl, config.token_leeway);
 
@@ -218,6 +222,8 @@ pub async fn serve(config: Config) -> Result<Server, StartError> {
             ),
         }
         store.close().await;
+        // Only now may another server take the directory.
+        drop(data_dir);
     });
     Ok(Server {
         addr,
@@ -225,6 +231,15 @@ pub async fn serve(config: Config) -> Result<Server, StartError> {
         shutdown,
         task,
     })
+}
+
+/// The file a `sqlite:` URL names, if it names one.
+fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && path != ":memory:").then(|| path.into())
 }
 
 fn router(state: AppState) -> Router {

@@ -4,6 +4,7 @@
 //! - `config`: flags and `PALAVER_*` environment variables.
 //! - `app`: wires the parts together; `serve` starts a server (used by
 //!   `main` and by the tests).
+//! - `datadir`: the data directory, held by one server at a time, private.
 //! - `error`: the one mapping from errors to HTTP responses.
 //! - `model`: the nouns every layer shares: validated input (`Username`,
 //!   `RoomName`, `MessageText`), users, rooms, stored messages, `RoomEvent`.
@@ -34,6 +35,7 @@ pub mod auth;
 pub mod bus;
 pub mod chat;
 pub mod config;
+pub mod datadir;
 pub mod error;
 pub mod gateway;
 pub mod model;

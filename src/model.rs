@@ -110,11 +110,17 @@ impl RoomName {
     }
 }
 
-/// At most 256 characters; a topic is a one-line description.
+/// At most 256 characters, none of them a control character (a line
+/// break, a tab, an escape): a topic is a one-line description.
 pub fn parse_topic(raw: &str) -> Result<String, Invalid> {
     const MAX: usize = 256;
     if raw.chars().count() > MAX {
         return Err(Invalid(format!("topic must be at most {MAX} characters")));
+    }
+    if raw.chars().any(char::is_control) {
+        return Err(Invalid(
+            "topic must be one line without control characters".into(),
+        ));
     }
     Ok(raw.trim().to_owned())
 }
@@ -136,7 +142,7 @@ pub enum TextError {
 impl MessageText {
     /// `max` is in bytes of UTF-8 (`--max-message-bytes`).
     pub fn parse(raw: String, max: usize) -> Result<Self, TextError> {
-        if raw.trim().is_empty() {
+        if raw.chars().all(is_invisible) {
             return Err(TextError::Blank);
         }
         if raw.len() > max {
@@ -152,6 +158,27 @@ impl MessageText {
     pub fn into_string(self) -> String {
         self.0
     }
+}
+
+/// White space, and the characters that print as nothing (zero-width
+/// spaces and joiners, the word joiner and invisible operators, the byte
+/// order mark, the soft hyphen, Hangul fillers): a message made only of
+/// these would show as an empty line.
+fn is_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{3164}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+        )
 }
 
 /// Identifies one WebSocket connection within this node.
@@ -317,6 +344,14 @@ mod tests {
             MessageText::parse(" hi ".into(), 4).map(MessageText::into_string),
             Ok(" hi ".to_owned())
         );
+    }
+
+    #[test]
+    fn topics_are_one_line() {
+        assert_eq!(parse_topic("  Rust, mostly "), Ok("Rust, mostly".into()));
+        assert!(parse_topic("two\nlines").is_err());
+        assert!(parse_topic("bell\u{7}").is_err());
+        assert!(parse_topic("esc\u{1b}[31mred").is_err());
     }
 
     #[test]

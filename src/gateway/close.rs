@@ -10,6 +10,8 @@ use tokio::sync::Notify;
 pub const GOING_AWAY: u16 = 1001;
 /// A binary frame: palaver speaks text only.
 pub const UNSUPPORTED_DATA: u16 = 1003;
+/// A text frame that is not valid UTF-8.
+pub const INVALID_DATA: u16 = 1007;
 /// Unknown room on `/ws/{room}`, a compat socket without a room, or a v1
 /// client that keeps sending bad commands.
 pub const POLICY_VIOLATION: u16 = 1008;

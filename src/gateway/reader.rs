@@ -6,7 +6,7 @@
 //! bounded `Outbox` to the writer, which writes as many frames as are waiting
 //! and flushes once. So a slow socket only ever backs up its own queue.
 
-use super::close::{Closer, POLICY_VIOLATION, TOO_BIG, UNSUPPORTED_DATA};
+use super::close::{Closer, INVALID_DATA, POLICY_VIOLATION, TOO_BIG, UNSUPPORTED_DATA};
 use super::writer::{Activity, Writer};
 use super::{Protocol, compat, v1};
 use crate::app::AppState;
@@ -199,22 +199,24 @@ async fn read_loop(
                     }
                     Some(Ok(Message::Close(_))) | None => return,
                     Some(Ok(_)) => {} // ping, pong: the activity stamp is all they are for
-                    Some(Err(err)) => {
-                        if is_too_big(err) {
-                            session.closer.close(TOO_BIG, "message too big");
-                        } else {
-                            return;
-                        }
-                    }
+                    Some(Err(err)) => match refusal(err) {
+                        Some((code, reason)) => session.closer.close(code, reason),
+                        None => return,
+                    },
                 }
             }
         }
     }
 }
 
-fn is_too_big(err: axum::Error) -> bool {
+/// The close a read error deserves, when it is the peer's fault and the
+/// peer can still be told: a frame over the limit, or text that is not
+/// UTF-8. Anything else (a reset, a broken frame) ends the connection.
+fn refusal(err: axum::Error) -> Option<(u16, &'static str)> {
     use tungstenite::Error;
-    err.into_inner()
-        .downcast_ref::<Error>()
-        .is_some_and(|e| matches!(e, Error::Capacity(_)))
+    match err.into_inner().downcast_ref::<Error>()? {
+        Error::Capacity(_) => Some((TOO_BIG, "message too big")),
+        Error::Utf8(_) => Some((INVALID_DATA, "text frames must be UTF-8")),
+        _ => None,
+    }
 }

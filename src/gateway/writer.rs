@@ -191,10 +191,10 @@ impl Writer {
     where
         S: Sink<Message, Error = axum::Error> + Unpin + Send,
     {
-        if let RoomEvent::Message(m) = &event.kind {
-            if self.floors.get(&m.room).is_some_and(|floor| m.id <= *floor) {
-                return Ok(());
-            }
+        if let RoomEvent::Message(m) = &event.kind
+            && self.floors.get(&m.room).is_some_and(|floor| m.id <= *floor)
+        {
+            return Ok(());
         }
         let frame = match self.protocol {
             Protocol::Compat if compat::shows(&event.kind) => {

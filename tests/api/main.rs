@@ -13,7 +13,9 @@
 mod bench_cli;
 mod cluster;
 mod compat_ws;
+mod data_dir;
 mod helpers;
+mod hostile_input;
 mod http_api;
 mod layering;
 mod presence;

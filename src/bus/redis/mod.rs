@@ -139,10 +139,10 @@ impl RedisBus {
                             msg = messages.next() => msg,
                         };
                         let Some(msg) = msg else { break };
-                        if let Some(events) = self.decode(msg.get_payload_bytes()) {
-                            if inbound.send(Inbound::Events(events)).await.is_err() {
-                                return;
-                            }
+                        if let Some(events) = self.decode(msg.get_payload_bytes())
+                            && inbound.send(Inbound::Events(events)).await.is_err()
+                        {
+                            return;
                         }
                     }
                     tracing::warn!("bus subscription lost; reconnecting");
@@ -231,10 +231,11 @@ impl RedisBus {
         let entries: HashMap<String, i64> = conn.hgetall(self.presence_key(room)).await?;
         let mut by_node: HashMap<&str, Vec<&str>> = HashMap::new();
         for (field, count) in &entries {
-            if let Some((node, user)) = field.split_once('|') {
-                if *count > 0 && node != self.node {
-                    by_node.entry(node).or_default().push(user);
-                }
+            if let Some((node, user)) = field.split_once('|')
+                && *count > 0
+                && node != self.node
+            {
+                by_node.entry(node).or_default().push(user);
             }
         }
         if by_node.is_empty() {
