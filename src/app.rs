@@ -12,11 +12,12 @@ use crate::datadir::{DataDir, DataDirError};
 use crate::error::ApiError;
 use crate::gateway;
 use crate::model::User;
+use crate::origins::{InvalidOrigin, OriginPolicy};
 use crate::store::{self, StoreError};
 use crate::web;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderValue, Method, header};
+use axum::http::{Method, header};
 use axum::serve::ListenerExt;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,7 +26,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 /// How long shutdown waits for open WebSockets to say goodbye.
 const SESSION_DRAIN: Duration = Duration::from_secs(5);
@@ -42,8 +43,8 @@ pub enum StartError {
     Key(#[from] AuthError),
     #[error("cannot listen on {0}: {1}")]
     Bind(SocketAddr, std::io::Error),
-    #[error("invalid --cors-origin {0:?}")]
-    CorsOrigin(String),
+    #[error(transparent)]
+    Origin(#[from] InvalidOrigin),
     #[error("--bus must be `local` or a redis:// URL, not {0:?}")]
     BusUrl(String),
     #[error(
@@ -60,6 +61,8 @@ pub struct App {
     pub config: Config,
     pub accounts: Accounts,
     pub chat: Arc<Chat>,
+    /// Which browser pages may open a WebSocket (CORS uses the same rule).
+    pub origins: OriginPolicy,
     /// Cancelled when the server begins to shut down; sessions close with 1001.
     pub shutdown: CancellationToken,
     /// Every WebSocket session, so that shutdown can wait for them.
@@ -175,7 +178,8 @@ pub async fn serve(config: Config) -> Result<Server, StartError> {
         config.presence_tick,
         shutdown.clone(),
     );
-    let cors = cors_layer(&config.cors_origins)?;
+    let origins = OriginPolicy::new(&config.allowed_origins)?;
+    let cors = cors_layer(origins.clone());
     let addr = SocketAddr::new(config.bind, config.port);
     let listener = listen(addr).map_err(|e| StartError::Bind(addr, e))?;
     let addr = listener
@@ -186,6 +190,7 @@ pub async fn serve(config: Config) -> Result<Server, StartError> {
     let state: AppState = Arc::new(App {
         accounts: Accounts::new(store.clone(), tokens),
         chat: Arc::new(chat),
+        origins,
         shutdown: shutdown.clone(),
         sessions: sessions.clone(),
         next_conn: AtomicU64::new(1),
@@ -254,19 +259,15 @@ fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Any origin by default: auth is a bearer token, never a cookie, so a
-/// foreign page gains nothing it could not do with the token itself.
-fn cors_layer(origins: &[String]) -> Result<CorsLayer, StartError> {
-    let layer = CorsLayer::new()
+/// CORS grants for the pages `origins` allows (see `origins`): the grant
+/// names the page's own origin back, never `*`, so that a refused page gets
+/// no grant at all.
+fn cors_layer(origins: OriginPolicy) -> CorsLayer {
+    CorsLayer::new()
         .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
-        .max_age(Duration::from_secs(3600));
-    if origins.is_empty() {
-        return Ok(layer.allow_origin(Any));
-    }
-    let origins = origins
-        .iter()
-        .map(|o| HeaderValue::from_str(o).map_err(|_| StartError::CorsOrigin(o.clone())))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(layer.allow_origin(AllowOrigin::list(origins)))
+        .max_age(Duration::from_secs(3600))
+        .allow_origin(AllowOrigin::predicate(move |origin, parts| {
+            origins.allows(origin, parts.headers.get(header::HOST))
+        }))
 }

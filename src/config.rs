@@ -47,13 +47,17 @@ pub struct Config {
     /// drift between the nodes that issue and check it (whole seconds).
     #[arg(long, env = "PALAVER_TOKEN_LEEWAY", default_value = "5s", value_parser = humantime::parse_duration)]
     pub token_leeway: Duration,
-    /// Origins allowed to call the API from a browser (comma-separated); any when unset.
+    /// Web pages (origins, comma-separated) that may use the server from a
+    /// browser, over CORS and WebSocket. Unset: the server's own pages,
+    /// pages opened from disk and pages served from this machine (see
+    /// docs/security.md). `--cors-origin` is the older name.
     #[arg(
-        long = "cors-origin",
-        env = "PALAVER_CORS_ORIGIN",
+        long = "allowed-origins",
+        alias = "cors-origin",
+        env = "PALAVER_ALLOWED_ORIGINS",
         value_delimiter = ','
     )]
-    pub cors_origins: Vec<String>,
+    pub allowed_origins: Vec<String>,
     /// Largest chat message, in bytes of UTF-8.
     #[arg(long, env = "PALAVER_MAX_MESSAGE_BYTES", default_value_t = DEFAULT_MAX_MESSAGE_BYTES)]
     pub max_message_bytes: usize,
@@ -102,7 +106,7 @@ impl Config {
             node_ttl: Duration::from_secs(15),
             token_ttl: Duration::from_secs(30 * 60),
             token_leeway: Duration::from_secs(5),
-            cors_origins: Vec::new(),
+            allowed_origins: Vec::new(),
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             outbound_queue: DEFAULT_OUTBOUND_QUEUE,

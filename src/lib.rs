@@ -6,6 +6,7 @@
 //!   `main` and by the tests).
 //! - `datadir`: the data directory, held by one server at a time, private.
 //! - `error`: the one mapping from errors to HTTP responses.
+//! - `origins`: which browser pages may use the server (CORS and WebSocket).
 //! - `model`: the nouns every layer shares: validated input (`Username`,
 //!   `RoomName`, `MessageText`), users, rooms, stored messages, `RoomEvent`.
 //! - `auth`: accounts (register, login, who a token is), argon2id passwords,
@@ -39,6 +40,7 @@ pub mod datadir;
 pub mod error;
 pub mod gateway;
 pub mod model;
+pub mod origins;
 pub mod store;
 pub mod web;
 

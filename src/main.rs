@@ -116,6 +116,12 @@ async fn run(mut config: Config) -> anyhow::Result<()> {
     palaver::app::raise_file_limit();
     config.jwt_secret =
         std::env::var_os("PALAVER_JWT_SECRET").map(|s| Secret::new(s.into_encoded_bytes()));
+    // The variable's older name, so that an upgrade keeps a deployment's origins.
+    if config.allowed_origins.is_empty()
+        && let Ok(old) = std::env::var("PALAVER_CORS_ORIGIN")
+    {
+        config.allowed_origins = old.split(',').map(str::to_owned).collect();
+    }
 
     let server = palaver::serve(config.clone())
         .await

@@ -179,6 +179,7 @@ function wire() {
   wireStatus();
   wireRooms();
   wireComposer();
+  S.afterSubscribe = (room) => outbox.release(room);
   el.logout.addEventListener('click', () => endSession('You have logged out.'));
   el.scroller.addEventListener('scroll', () => {
     if (nearBottom()) el.jumpBottom.hidden = true;

@@ -37,7 +37,10 @@ function sendMessage(text) {
     outbox.fail(entry, `too long (${bytes} bytes; at most ${MAX_MESSAGE_BYTES})`, true);
     return;
   }
-  outbox.transmit(entry);
+  // A room just entered is subscribed once its history is in; until then
+  // its messages wait (rooms.js releases them right after the subscribe).
+  if (view.subscribeSent) outbox.transmit(entry);
+  else outbox.hold(entry);
 }
 
 function renderOutgoing(entry) {

@@ -60,6 +60,25 @@ export class Outbox {
     this.send({ type: 'send', room: entry.room, content: entry.content, client_id: entry.clientId, ref: entry.clientId });
   }
 
+  /**
+   * Keeps an entry back until its room's subscribe is on the socket: a send
+   * that overtook it would be refused (not_subscribed).
+   */
+  hold(entry) {
+    entry.held = true;
+    this.#set(entry, 'pending', null);
+  }
+
+  /** The subscribe for `room` was sent: what waited for it goes now, in order. */
+  release(room) {
+    for (const entry of this.entries.values()) {
+      if (entry.held && entry.room === room) {
+        entry.held = false;
+        this.transmit(entry);
+      }
+    }
+  }
+
   /** Marks an entry "Not sent"; a permanent failure is not sent again on reconnect, only by Retry. */
   fail(entry, why, permanent = entry.permanent) {
     entry.permanent = permanent;
@@ -93,7 +112,7 @@ export class Outbox {
 
   /** After a (re)connect: every entry not refused for good is sent again. */
   resendAll() {
-    for (const entry of this.entries.values()) if (!entry.permanent) this.transmit(entry);
+    for (const entry of this.entries.values()) if (!entry.permanent && !entry.held) this.transmit(entry);
   }
 
   /** Draws the waiting entries again (their text depends on the connection). */

@@ -160,7 +160,10 @@ export async function enterFirstRoom() {
 export function subscribe(view) {
   view.wanted = true;
   if (!view.loaded) return;
-  S.conn?.send({ type: 'subscribe', room: view.name, since: view.lastId, ref: `sub:${view.name}` });
+  if (!S.conn) return;
+  S.conn.send({ type: 'subscribe', room: view.name, since: view.lastId, ref: `sub:${view.name}` });
+  view.subscribeSent = true;
+  S.afterSubscribe?.(view.name);
 }
 
 async function onCreateRoom(event) {

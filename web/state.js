@@ -17,6 +17,7 @@ export const MAX_MESSAGE_BYTES = 64 * 1024;
 export const S = {
   session: null, // { token, username, expiresAt }
   conn: null,
+  afterSubscribe: null, // (room) => …, set by app.js: sends what waited for the room's subscribe
   rooms: new Map(), // name -> { name, topic, online_count }
   views: new Map(), // name -> RoomView (messages.js)
   current: null,

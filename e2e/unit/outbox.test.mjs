@@ -42,6 +42,25 @@ test('a sent message carries its client_id as ref and waits, with one ack timer'
   assert.equal([...timers.values()][0].ms, 10_000);
 });
 
+test('messages written before their room is subscribed wait for it, then go in order', () => {
+  const { outbox, sent, timers } = harness();
+  const first = outbox.add({ clientId: 'h1', room: 'new-room', content: 'one' });
+  const second = outbox.add({ clientId: 'h2', room: 'new-room', content: 'two' });
+  const elsewhere = outbox.add({ clientId: 'o1', room: 'general', content: 'other' });
+  outbox.hold(first);
+  outbox.hold(second);
+  outbox.hold(elsewhere);
+  assert.equal(sent.length, 0);
+  assert.equal(timers.size, 0, 'no ack timer runs for what was not sent');
+  outbox.resendAll();
+  assert.equal(sent.length, 0, 'a reconnect does not send them ahead of the subscribe');
+  outbox.release('new-room');
+  assert.deepEqual(sent.map((f) => f.client_id), ['h1', 'h2']);
+  outbox.release('new-room');
+  assert.equal(sent.length, 2, 'released once');
+  assert.equal(outbox.get('o1').held, true);
+});
+
 test('an ack takes the entry out and stops its timer; an unknown ack is ignored', () => {
   const { outbox, timers } = harness();
   outbox.transmit(outbox.add({ clientId: 'c1', room: 'r', content: 'x' }));

@@ -18,7 +18,7 @@ use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
@@ -91,6 +91,15 @@ async fn upgrade(
             return ApiError::Rejected(rejection.status(), rejection.body_text()).into_response();
         }
     };
+    // Before the token is even looked at: a foreign page must not learn
+    // whether the token it holds is valid.
+    if !state.origins.allows_request(&headers) {
+        return ApiError::Rejected(
+            StatusCode::FORBIDDEN,
+            "This page's origin may not connect; see --allowed-origins".into(),
+        )
+        .into_response();
+    }
     let token = params
         .token
         .as_deref()

@@ -18,5 +18,6 @@ mod helpers;
 mod hostile_input;
 mod http_api;
 mod layering;
+mod origins;
 mod presence;
 mod v1_ws;
