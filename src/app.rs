@@ -4,6 +4,7 @@
 use crate::api;
 use crate::auth::AuthError;
 use crate::auth::accounts::Accounts;
+use crate::auth::throttle::{Limits, Throttle};
 use crate::auth::token::{self, KeySource, Tokens};
 use crate::bus::{Bus, BusError, InboundStream, LocalBus, RedisBus, RedisSettings};
 use crate::chat::Chat;
@@ -11,6 +12,7 @@ use crate::config::Config;
 use crate::datadir::{DataDir, DataDirError};
 use crate::error::ApiError;
 use crate::gateway;
+use crate::gateway::caps::SocketCaps;
 use crate::model::User;
 use crate::origins::{InvalidOrigin, OriginPolicy};
 use crate::store::{self, StoreError};
@@ -63,6 +65,8 @@ pub struct App {
     pub chat: Arc<Chat>,
     /// Which browser pages may open a WebSocket (CORS uses the same rule).
     pub origins: OriginPolicy,
+    /// Open WebSockets per user and per client address, against their caps.
+    pub sockets: Arc<SocketCaps>,
     /// Cancelled when the server begins to shut down; sessions close with 1001.
     pub shutdown: CancellationToken,
     /// Every WebSocket session, so that shutdown can wait for them.
@@ -73,6 +77,15 @@ pub struct App {
 impl App {
     pub fn next_conn_id(&self) -> u64 {
         self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The client's address: the peer, or who a trusted proxy says it is.
+    pub fn client_addr(
+        &self,
+        peer: std::net::IpAddr,
+        headers: &axum::http::HeaderMap,
+    ) -> std::net::IpAddr {
+        crate::client_addr::client_addr(peer, headers, &self.config.trusted_proxies)
     }
 
     /// The user a token belongs to, if it is valid and the user still exists.
@@ -188,9 +201,21 @@ pub async fn serve(config: Config) -> Result<Server, StartError> {
 
     let sessions = TaskTracker::new();
     let state: AppState = Arc::new(App {
-        accounts: Accounts::new(store.clone(), tokens),
+        accounts: Accounts::new(
+            store.clone(),
+            tokens,
+            Throttle::new(Limits {
+                failures_per_account: config.login_failures,
+                failures_per_address: config.login_failures_per_address,
+                registrations_per_address: config.registrations_per_address,
+            }),
+        ),
         chat: Arc::new(chat),
         origins,
+        sockets: SocketCaps::new(
+            config.max_connections_per_user,
+            config.max_connections_per_address,
+        ),
         shutdown: shutdown.clone(),
         sessions: sessions.clone(),
         next_conn: AtomicU64::new(1),
@@ -204,9 +229,12 @@ pub async fn serve(config: Config) -> Result<Server, StartError> {
         let listener = listener.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
         });
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown(stop.cancelled_owned())
-            .await;
+        let served = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(stop.cancelled_owned())
+        .await;
         if let Err(err) = served {
             tracing::error!(error = %err, "server stopped with an error");
         }

@@ -13,6 +13,11 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024;
 pub const DEFAULT_OUTBOUND_QUEUE: usize = 4096;
 pub const DEFAULT_HISTORY_LIMIT: i64 = 1000;
 pub const DEFAULT_RATE_LIMIT: u32 = 20;
+pub const DEFAULT_LOGIN_FAILURES: u32 = 5;
+pub const DEFAULT_LOGIN_FAILURES_PER_ADDRESS: u32 = 50;
+pub const DEFAULT_REGISTRATIONS_PER_ADDRESS: u32 = 20;
+pub const DEFAULT_MAX_CONNECTIONS_PER_USER: u32 = 50;
+pub const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS: u32 = 256;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct Config {
@@ -81,6 +86,30 @@ pub struct Config {
     /// Messages and typing notices per second one v1 connection may send (bursts of twice that); 0: no limit.
     #[arg(long, env = "PALAVER_RATE_LIMIT", default_value_t = DEFAULT_RATE_LIMIT)]
     pub rate_limit: u32,
+    /// Failed logins allowed per account and client address per 15 minutes;
+    /// past it that pair gets 429 until it earned another try. 0: no limit.
+    #[arg(long, env = "PALAVER_LOGIN_FAILURES", default_value_t = DEFAULT_LOGIN_FAILURES)]
+    pub login_failures: u32,
+    /// Failed logins allowed per client address per 15 minutes, whatever the account. 0: no limit.
+    #[arg(long, env = "PALAVER_LOGIN_FAILURES_PER_ADDRESS", default_value_t = DEFAULT_LOGIN_FAILURES_PER_ADDRESS)]
+    pub login_failures_per_address: u32,
+    /// Registrations allowed per client address per hour. 0: no limit.
+    #[arg(long, env = "PALAVER_REGISTRATIONS_PER_ADDRESS", default_value_t = DEFAULT_REGISTRATIONS_PER_ADDRESS)]
+    pub registrations_per_address: u32,
+    /// WebSockets one user may have open on this node. 0: no limit.
+    #[arg(long, env = "PALAVER_MAX_CONNECTIONS_PER_USER", default_value_t = DEFAULT_MAX_CONNECTIONS_PER_USER)]
+    pub max_connections_per_user: u32,
+    /// WebSockets one client address may have open on this node. 0: no limit.
+    #[arg(long, env = "PALAVER_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = DEFAULT_MAX_CONNECTIONS_PER_ADDRESS)]
+    pub max_connections_per_address: u32,
+    /// Proxies (comma-separated addresses) whose `Forwarded` /
+    /// `X-Forwarded-For` name the client; nobody else's are believed.
+    #[arg(
+        long = "trusted-proxy",
+        env = "PALAVER_TRUSTED_PROXY",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<IpAddr>,
     /// Signing key for access tokens; read from PALAVER_JWT_SECRET only, never a flag.
     #[arg(skip)]
     pub jwt_secret: Option<Secret>,
@@ -114,6 +143,12 @@ impl Config {
             presence_tick: Duration::from_millis(100),
             history_limit: DEFAULT_HISTORY_LIMIT,
             rate_limit: DEFAULT_RATE_LIMIT,
+            login_failures: DEFAULT_LOGIN_FAILURES,
+            login_failures_per_address: DEFAULT_LOGIN_FAILURES_PER_ADDRESS,
+            registrations_per_address: DEFAULT_REGISTRATIONS_PER_ADDRESS,
+            max_connections_per_user: DEFAULT_MAX_CONNECTIONS_PER_USER,
+            max_connections_per_address: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+            trusted_proxies: Vec::new(),
             jwt_secret: None,
         }
     }

@@ -3,6 +3,7 @@
 //! failures are logged here and never shown to the client.
 
 use crate::auth::AuthError;
+use crate::auth::throttle::RetryAfter;
 use crate::model::Invalid;
 use crate::store::StoreError;
 use axum::Json;
@@ -25,6 +26,9 @@ pub enum ApiError {
     Unprocessable(String),
     #[error("{1}")]
     Rejected(StatusCode, String),
+    /// Over a budget (login failures, registrations): try again after this long.
+    #[error("too many requests")]
+    TooManyRequests(std::time::Duration),
     #[error("storage failure: {0}")]
     Store(#[from] StoreError),
     #[error("authentication failure: {0}")]
@@ -37,6 +41,7 @@ impl From<AuthError> for ApiError {
             AuthError::MissingToken => Self::Unauthorized("Not authenticated"),
             AuthError::InvalidToken => Self::Unauthorized("Could not validate credentials"),
             AuthError::UsernameTaken => Self::BadRequest("Username already registered".into()),
+            AuthError::Throttled(RetryAfter(wait)) => Self::TooManyRequests(wait),
             AuthError::Store(err) => Self::Store(err),
             other => Self::Auth(other),
         }
@@ -87,6 +92,13 @@ impl IntoResponse for ApiError {
             Self::Conflict(d) => (StatusCode::CONFLICT, d.clone()),
             Self::Unprocessable(d) => (StatusCode::UNPROCESSABLE_ENTITY, d.clone()),
             Self::Rejected(status, d) => (*status, d.clone()),
+            Self::TooManyRequests(wait) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "Too many attempts; try again in {} seconds",
+                    retry_after_secs(*wait)
+                ),
+            ),
             Self::Store(err) => {
                 tracing::error!(error = %err, "storage failure");
                 (
@@ -103,6 +115,12 @@ impl IntoResponse for ApiError {
             }
         };
         let mut response = (status, Json(json!({ "detail": detail }))).into_response();
+        if let Self::TooManyRequests(wait) = &self {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(retry_after_secs(*wait)),
+            );
+        }
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()
@@ -110,6 +128,11 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// Whole seconds, rounded up: `Retry-After: 0` would invite a retry too soon.
+fn retry_after_secs(wait: std::time::Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
 }
 
 /// `axum::Json`, `Form` and `Query` with their rejections in our error shape.

@@ -4,6 +4,7 @@
 //! - `config`: flags and `PALAVER_*` environment variables.
 //! - `app`: wires the parts together; `serve` starts a server (used by
 //!   `main` and by the tests).
+//! - `client_addr`: who the client is, behind a trusted proxy too.
 //! - `datadir`: the data directory, held by one server at a time, private.
 //! - `error`: the one mapping from errors to HTTP responses.
 //! - `origins`: which browser pages may use the server (CORS and WebSocket).
@@ -35,6 +36,7 @@ pub mod app;
 pub mod auth;
 pub mod bus;
 pub mod chat;
+pub mod client_addr;
 pub mod config;
 pub mod datadir;
 pub mod error;

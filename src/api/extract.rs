@@ -21,3 +21,20 @@ impl FromRequestParts<AppState> for AuthUser {
             .map(AuthUser)
     }
 }
+
+/// The client's address (see `client_addr`): what the per-address limits count.
+pub struct ClientAddr(pub std::net::IpAddr);
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        // Served with connect info always; a router without it (none is
+        // built) would count every client as one.
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |info| info.0.ip());
+        Ok(Self(state.client_addr(peer, &parts.headers)))
+    }
+}

@@ -1,4 +1,4 @@
-use super::extract::AuthUser;
+use super::extract::{AuthUser, ClientAddr};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::error::extract::{Form, Json};
@@ -15,11 +15,12 @@ pub struct Registration {
 
 pub async fn register(
     State(state): State<AppState>,
+    ClientAddr(from): ClientAddr,
     Json(body): Json<Registration>,
 ) -> Result<(StatusCode, axum::Json<User>), ApiError> {
     let username = Username::parse(&body.username)?;
     let password = Password::parse(body.password)?;
-    let user = state.accounts.register(&username, password).await?;
+    let user = state.accounts.register(&username, password, from).await?;
     Ok((StatusCode::CREATED, axum::Json(user)))
 }
 
@@ -40,9 +41,14 @@ pub struct TokenResponse {
 
 pub async fn token(
     State(state): State<AppState>,
+    ClientAddr(from): ClientAddr,
     Form(form): Form<LoginForm>,
 ) -> Result<axum::Json<TokenResponse>, ApiError> {
-    match state.accounts.login(&form.username, form.password).await? {
+    match state
+        .accounts
+        .login(&form.username, form.password, from)
+        .await?
+    {
         Some(login) => Ok(axum::Json(TokenResponse {
             access_token: login.access_token,
             token_type: "bearer",

@@ -2,16 +2,19 @@
 //! one place above the store that reads or writes users, so that handlers
 //! and gateways only ever ask "who is this?".
 
+use super::throttle::Throttle;
 use super::token::Tokens;
 use super::{AuthError, password};
 use crate::model::{Password, User, Username};
 use crate::store::{Store, StoreError};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 pub struct Accounts {
     store: Arc<dyn Store>,
     tokens: Tokens,
+    throttle: Throttle,
 }
 
 /// What a successful login hands out.
@@ -21,15 +24,23 @@ pub struct Login {
 }
 
 impl Accounts {
-    pub fn new(store: Arc<dyn Store>, tokens: Tokens) -> Self {
-        Self { store, tokens }
+    pub fn new(store: Arc<dyn Store>, tokens: Tokens, throttle: Throttle) -> Self {
+        Self {
+            store,
+            tokens,
+            throttle,
+        }
     }
 
+    /// Opens an account for a client at `from` (registrations are budgeted
+    /// per address).
     pub async fn register(
         &self,
         username: &Username,
         password: Password,
+        from: IpAddr,
     ) -> Result<User, AuthError> {
+        self.throttle.register(from).map_err(AuthError::Throttled)?;
         // Cheap check first, so that a taken name does not cost a hash; the
         // unique index still decides when two registrations race.
         if self.store.credentials(username).await?.is_some() {
@@ -44,12 +55,17 @@ impl Accounts {
     }
 
     /// A token for `username` if `password` is theirs; `None` otherwise,
-    /// without saying which of the two was wrong.
+    /// without saying which of the two was wrong. A client at `from` that
+    /// failed too often is refused before any hashing.
     pub async fn login(
         &self,
         username: &str,
         password: String,
+        from: IpAddr,
     ) -> Result<Option<Login>, AuthError> {
+        self.throttle
+            .login_allowed(username, from)
+            .map_err(AuthError::Throttled)?;
         // A name that could never be registered cannot log in either, but it
         // still costs a verification, so timing does not tell names apart.
         let credentials = match Username::parse(username) {
@@ -67,7 +83,10 @@ impl Accounts {
                 access_token: self.tokens.issue(&user)?,
                 expires_in: self.tokens.ttl(),
             })),
-            _ => Ok(None),
+            _ => {
+                self.throttle.login_failed(username, from);
+                Ok(None)
+            }
         }
     }
 

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod extract;
 pub mod password;
+pub mod throttle;
 pub mod token;
 
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +19,8 @@ pub enum AuthError {
     Key(String),
     #[error("username already registered")]
     UsernameTaken,
+    #[error("too many attempts")]
+    Throttled(throttle::RetryAfter),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
 }

@@ -4,6 +4,7 @@
 //! lives in `compat` (the chapter's text frames) and `v1` (palaver's JSON
 //! protocol); close codes in `close`.
 
+pub mod caps;
 pub mod close;
 mod compat;
 mod reader;
@@ -14,14 +15,17 @@ use crate::app::AppState;
 use crate::auth::extract::{bearer_token, subprotocol_token};
 use crate::error::ApiError;
 use crate::error::extract::Query;
+use axum::Extension;
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use caps::OverCap;
 use serde::Deserialize;
+use std::net::SocketAddr;
 
 /// Per-connection buffers. Tungstenite's defaults (128 KiB read buffer, an
 /// unbounded write buffer, 64 MiB messages) suit one big connection, not
@@ -57,23 +61,36 @@ struct UpgradeParams {
     token: Option<String>,
 }
 
+/// The peer of the connection (the server always runs with connect info;
+/// without it every client would count as one address).
+type Peer = Option<Extension<ConnectInfo<SocketAddr>>>;
+
+fn peer_addr(peer: Peer) -> SocketAddr {
+    peer.map_or(
+        SocketAddr::from(([0, 0, 0, 0], 0)),
+        |Extension(ConnectInfo(addr))| addr,
+    )
+}
+
 async fn upgrade_room(
     state: State<AppState>,
     Path(room): Path<String>,
     params: Query<UpgradeParams>,
+    peer: Peer,
     headers: HeaderMap,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    upgrade(state, Some(room), params, headers, ws).await
+    upgrade(state, Some(room), params, peer_addr(peer), headers, ws).await
 }
 
 async fn upgrade_lobby(
     state: State<AppState>,
     params: Query<UpgradeParams>,
+    peer: Peer,
     headers: HeaderMap,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    upgrade(state, None, params, headers, ws).await
+    upgrade(state, None, params, peer_addr(peer), headers, ws).await
 }
 
 /// Authenticates before upgrading: without a valid token the client gets a
@@ -82,6 +99,7 @@ async fn upgrade(
     State(state): State<AppState>,
     room: Option<String>,
     Query(params): Query<UpgradeParams>,
+    peer: SocketAddr,
     headers: HeaderMap,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
@@ -137,8 +155,28 @@ async fn upgrade(
         Protocol::Compat => ws,
     };
     let sessions = state.sessions.clone();
+    let address = state.client_addr(peer.ip(), &headers);
+    let slot = match state.sockets.admit(user.id, address) {
+        Ok(slot) => slot,
+        Err(over) => {
+            let detail = match over {
+                OverCap::User(n) => {
+                    format!("Too many connections: a user may have {n} open; close some")
+                }
+                OverCap::Address(n) => {
+                    format!("Too many connections from this address (at most {n})")
+                }
+            };
+            return ApiError::Rejected(StatusCode::TOO_MANY_REQUESTS, detail).into_response();
+        }
+    };
     ws.on_upgrade(move |socket| {
-        sessions.track_future(reader::run(state, socket, user, protocol, room))
+        let session = reader::run(state, socket, user, protocol, room);
+        // The slot lives as long as the session, and frees its place after.
+        sessions.track_future(async move {
+            session.await;
+            drop(slot);
+        })
     })
 }
 

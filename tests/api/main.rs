@@ -9,6 +9,7 @@
 // A test that cannot unwrap what it set up has failed: that is what these panics say.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod abuse;
 #[cfg(unix)]
 mod bench_cli;
 mod cluster;
