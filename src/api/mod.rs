@@ -8,9 +8,11 @@ mod users;
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use axum::Router;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -22,6 +24,20 @@ pub fn routes() -> Router<AppState> {
         .route("/rooms/{room}/messages", get(messages::page))
         .route("/messages/{room}", get(messages::newest_first))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+}
+
+/// Readiness, unlike `/healthz` (liveness): 503 while messages cannot be
+/// stored, so a balancer sends new users elsewhere; a restart would not help.
+async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    if state.chat.store_ready() {
+        Ok(Json(json!({"status": "ready"})))
+    } else {
+        Err(ApiError::Rejected(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Messages cannot be stored at the moment".into(),
+        ))
+    }
 }
 
 pub async fn not_found() -> ApiError {

@@ -197,6 +197,13 @@ impl Chat {
             .await
     }
 
+    /// False while messages cannot be stored (a full disk, a lost database):
+    /// the writer's last message was refused. Turns true again with the
+    /// first message stored.
+    pub fn store_ready(&self) -> bool {
+        !self.publisher.store_failing()
+    }
+
     /// Tells the room that `user` is typing; never stored.
     pub async fn typing(&self, room: &str, user: &User) {
         let event = Arc::new(Event::new(RoomEvent::Typing {

@@ -11,6 +11,7 @@ use super::event::Event;
 use crate::model::{RoomEvent, StoredMessage};
 use crate::store::{Appended, NewMessage, Store, StoreError};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -46,6 +47,25 @@ struct PostRequest {
 #[derive(Clone)]
 pub struct Publisher {
     tx: mpsc::Sender<PostRequest>,
+    health: Arc<StoreHealth>,
+}
+
+/// Whether the store took the last message the writer gave it. Only a write
+/// shows whether writes work (a full disk still answers reads), so this is
+/// the writer's own record, not a probe: it turns to failing with the first
+/// message not stored and back with the first one stored.
+#[derive(Debug, Default)]
+struct StoreHealth {
+    failing: AtomicBool,
+}
+
+impl StoreHealth {
+    fn record(&self, stored: bool) {
+        let was_failing = self.failing.swap(!stored, Ordering::Relaxed);
+        if was_failing && stored {
+            tracing::info!("messages are being stored again");
+        }
+    }
 }
 
 impl Publisher {
@@ -53,8 +73,14 @@ impl Publisher {
     /// the queue is drained, so shutting down loses no accepted message.
     pub fn start(store: Arc<dyn Store>, fanout: Fanout) -> (Self, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE);
-        let task = tokio::spawn(write_loop(rx, store, fanout, BATCH_MAX));
-        (Self { tx }, task)
+        let health = Arc::new(StoreHealth::default());
+        let task = tokio::spawn(write_loop(rx, store, fanout, health.clone(), BATCH_MAX));
+        (Self { tx, health }, task)
+    }
+
+    /// True while the last message given to the store was not stored.
+    pub fn store_failing(&self) -> bool {
+        self.health.failing.load(Ordering::Relaxed)
     }
 
     /// Queues a message. Messages queued by one caller are stored in the
@@ -78,6 +104,7 @@ async fn write_loop(
     mut rx: mpsc::Receiver<PostRequest>,
     store: Arc<dyn Store>,
     fanout: Fanout,
+    health: Arc<StoreHealth>,
     batch_max: usize,
 ) {
     let (committed, to_finish) = mpsc::channel::<Vec<(Reply, Appended)>>(4);
@@ -89,13 +116,18 @@ async fn write_loop(
             .map(|r: PostRequest| (r.message, r.reply))
             .unzip();
         let done = match store.append(&messages).await {
-            Ok(results) => replies.into_iter().zip(results).collect(),
+            Ok(results) => {
+                health.record(true);
+                replies.into_iter().zip(results).collect()
+            }
             Err(err) => {
                 // One bad message must not sink its neighbours: retry alone.
                 tracing::warn!(error = %err, size = messages.len(), "batch append failed; retrying one by one");
                 let mut done = Vec::new();
                 for (message, reply) in messages.iter().zip(replies) {
-                    match store.append(std::slice::from_ref(message)).await {
+                    let appended = store.append(std::slice::from_ref(message)).await;
+                    health.record(appended.is_ok());
+                    match appended {
                         Ok(mut results) => match results.pop() {
                             Some(result) => done.push((reply, result)),
                             None => {

@@ -34,6 +34,8 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("unsupported database URL {0:?}: use sqlite://… or postgres://…")]
     UnsupportedUrl(String),
+    #[error("max_page_count in the database URL must be a whole number of pages, not {0:?}")]
+    BadPageCap(String),
 }
 
 /// Opens the store a URL names: `sqlite://path` or `postgres://…`.

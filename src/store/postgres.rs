@@ -10,8 +10,9 @@ use super::sql::{self, Dialect};
 use super::{Appended, Credentials, NewMessage, Page, Store, StoreError, decode};
 use crate::model::{Room, RoomName, StoredMessage, User, Username};
 use async_trait::async_trait;
-use sqlx::Postgres;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
+use sqlx::{Connection, Postgres};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -33,6 +34,36 @@ impl PostgresStore {
         Ok(Self {
             queries: Queries::new(pool, Dialect::Postgres),
         })
+    }
+}
+
+async fn append_in_transaction(
+    conn: &mut PgConnection,
+    batch: &[NewMessage],
+) -> Result<Vec<Appended>, StoreError> {
+    let mark = Dialect::Postgres.mark();
+    let mut tx = conn.begin().await?;
+    // Locking the rooms, in id order, serialises writers per room.
+    let appended = append_batch!(tx, batch, mark, |rooms| format!(
+        "SELECT id, last_seq FROM rooms WHERE id IN ({}) ORDER BY id FOR UPDATE",
+        list(rooms, mark)
+    ));
+    tx.commit().await?;
+    Ok(appended)
+}
+
+/// After a failed append the connection goes back to the pool only once
+/// the ROLLBACK the dropped transaction queued has been answered: were it
+/// left queued, the rows it locked would stay locked until the connection's
+/// next use. A connection that cannot do that is closed; the pool opens
+/// another.
+async fn settle_failed_writer(mut conn: PoolConnection<Postgres>) {
+    let flushed = conn.ping().await;
+    if flushed.is_err() || conn.is_in_transaction() {
+        tracing::warn!("connection left inside a transaction after a failed append; closing it");
+        if let Err(err) = conn.close().await {
+            tracing::debug!(error = %err, "closing the broken connection failed");
+        }
     }
 }
 
@@ -67,15 +98,12 @@ impl Store for PostgresStore {
     }
 
     async fn append(&self, batch: &[NewMessage]) -> Result<Vec<Appended>, StoreError> {
-        let mark = Dialect::Postgres.mark();
-        let mut tx = self.queries.pool().begin().await?;
-        // Locking the rooms, in id order, serialises writers per room.
-        let appended = append_batch!(tx, batch, mark, |rooms| format!(
-            "SELECT id, last_seq FROM rooms WHERE id IN ({}) ORDER BY id FOR UPDATE",
-            list(rooms, mark)
-        ));
-        tx.commit().await?;
-        Ok(appended)
+        let mut conn = self.queries.pool().acquire().await?;
+        let appended = append_in_transaction(&mut conn, batch).await;
+        if appended.is_err() {
+            settle_failed_writer(conn).await;
+        }
+        appended
     }
 
     async fn messages(&self, room_id: i64, page: Page) -> Result<Vec<StoredMessage>, StoreError> {

@@ -9,10 +9,12 @@ use super::sql::{self, Dialect};
 use super::{Appended, Credentials, NewMessage, Page, Store, StoreError, decode};
 use crate::model::{Room, RoomName, StoredMessage, User, Username};
 use async_trait::async_trait;
-use sqlx::SqlitePool;
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
-    Sqlite, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+    Sqlite, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions,
+    SqliteSynchronous,
 };
+use sqlx::{Connection, SqlitePool};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -28,9 +30,11 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `url` (`sqlite://path`)
-    /// and brings its schema up to date.
+    /// and brings its schema up to date. `?max_page_count=N` in the URL caps
+    /// the database at N pages: past it writes fail as on a full disk.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)?
+        let (url, page_cap) = split_page_cap(url)?;
+        let mut options = SqliteConnectOptions::from_str(&url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
@@ -41,6 +45,10 @@ impl SqliteStore {
             .pragma("cache_size", "-16384")
             // Once the WAL restarts, its file is cut back to this size.
             .pragma("journal_size_limit", WAL_LIMIT_BYTES.to_string());
+        if let Some(pages) = page_cap {
+            // Per connection, not kept in the file: every connection gets it.
+            options = options.pragma("max_page_count", pages.to_string());
+        }
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .min_connections(1)
@@ -61,6 +69,32 @@ impl SqliteStore {
             writer,
         })
     }
+}
+
+/// The URL without `max_page_count`, which sqlx does not know, and its value.
+fn split_page_cap(url: &str) -> Result<(String, Option<u64>), StoreError> {
+    let Some((path, query)) = url.split_once('?') else {
+        return Ok((url.to_owned(), None));
+    };
+    let mut cap = None;
+    let mut rest = Vec::new();
+    for pair in query.split('&') {
+        match pair.strip_prefix("max_page_count=") {
+            Some(value) => {
+                let pages = value
+                    .parse::<u64>()
+                    .map_err(|_| StoreError::BadPageCap(value.to_owned()))?;
+                cap = Some(pages);
+            }
+            None => rest.push(pair),
+        }
+    }
+    let url = if rest.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", rest.join("&"))
+    };
+    Ok((url, cap))
 }
 
 /// How often the WAL is copied back into the database file.
@@ -116,6 +150,43 @@ async fn checkpoint(pool: &SqlitePool, mode: &str) -> Result<i64, sqlx::Error> {
     Ok(frames)
 }
 
+/// IMMEDIATE: take the write lock up front. A deferred transaction that
+/// reads first and then finds the lock taken (a checkpoint restarting the
+/// WAL, a registration) fails at once with "database is locked" instead of
+/// waiting on the busy timeout.
+async fn append_in_transaction(
+    conn: &mut SqliteConnection,
+    batch: &[NewMessage],
+) -> Result<Vec<Appended>, StoreError> {
+    let mark = Dialect::Sqlite.mark();
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+    let appended = append_batch!(tx, batch, mark, |rooms| format!(
+        "SELECT id, last_seq FROM rooms WHERE id IN ({})",
+        list(rooms, mark)
+    ));
+    tx.commit().await?;
+    Ok(appended)
+}
+
+/// After a failed append the writer's connection is kept only if it is
+/// clean. On a full disk (and on I/O errors) SQLite may roll the
+/// transaction back by itself; the ROLLBACK sqlx then sends fails, sqlx
+/// keeps counting the connection as inside a transaction, and every later
+/// `BEGIN` on it fails ("non-zero transaction depth"): the writer would stay
+/// broken after the space came back. Such a connection is closed instead,
+/// and the pool opens a fresh one for the next append.
+async fn settle_failed_writer(mut conn: PoolConnection<Sqlite>) {
+    // The dropped transaction's ROLLBACK is queued, not done: the ping
+    // waits for it, so what the depth says afterwards is its outcome.
+    let flushed = conn.ping().await;
+    if flushed.is_err() || conn.is_in_transaction() {
+        tracing::warn!("writer connection left inside a transaction; opening a fresh one");
+        if let Err(err) = conn.close().await {
+            tracing::debug!(error = %err, "closing the broken writer connection failed");
+        }
+    }
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_user(
@@ -149,18 +220,12 @@ impl Store for SqliteStore {
     /// SQLite has one writer at a time, so numbering inside the transaction
     /// is enough to make `seq` follow commit order.
     async fn append(&self, batch: &[NewMessage]) -> Result<Vec<Appended>, StoreError> {
-        let mark = Dialect::Sqlite.mark();
-        // IMMEDIATE: take the write lock up front. A deferred transaction
-        // that reads first and then finds the lock taken (a checkpoint
-        // restarting the WAL, a registration) fails at once with "database
-        // is locked" instead of waiting on the busy timeout.
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let appended = append_batch!(tx, batch, mark, |rooms| format!(
-            "SELECT id, last_seq FROM rooms WHERE id IN ({})",
-            list(rooms, mark)
-        ));
-        tx.commit().await?;
-        Ok(appended)
+        let mut conn = self.writer.acquire().await?;
+        let appended = append_in_transaction(&mut conn, batch).await;
+        if appended.is_err() {
+            settle_failed_writer(conn).await;
+        }
+        appended
     }
 
     async fn messages(&self, room_id: i64, page: Page) -> Result<Vec<StoredMessage>, StoreError> {
@@ -170,5 +235,63 @@ impl Store for SqliteStore {
     async fn close(&self) {
         self.writer.close().await;
         self.queries.pool().close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Timestamp;
+
+    #[test]
+    fn the_page_cap_leaves_the_url_to_sqlx() {
+        let split = |url| split_page_cap(url).expect("a valid URL");
+        assert_eq!(split("sqlite://a.db"), ("sqlite://a.db".into(), None));
+        assert_eq!(
+            split("sqlite://a.db?max_page_count=9"),
+            ("sqlite://a.db".into(), Some(9))
+        );
+        assert_eq!(
+            split("sqlite://a.db?mode=rwc&max_page_count=9"),
+            ("sqlite://a.db?mode=rwc".into(), Some(9))
+        );
+        assert!(split_page_cap("sqlite://a.db?max_page_count=lots").is_err());
+    }
+
+    /// On a full disk SQLite ends the transaction by itself; the black-box
+    /// test's page cap does not get it to (it rolls back the statement
+    /// only), so here the writer is put in that state by hand.
+    #[tokio::test]
+    async fn a_writer_whose_transaction_sqlite_ended_is_replaced() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = SqliteStore::open(&url).await.expect("store opens");
+        let author = store
+            .create_user(&Username::parse("ann").expect("a name"), "x")
+            .await
+            .expect("user");
+        let room = store
+            .create_room(&RoomName::parse("r").expect("a room name"), "")
+            .await
+            .expect("room");
+        let mut conn = store.writer.acquire().await.expect("the writer");
+        {
+            let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.expect("begin");
+            sqlx::raw_sql("ROLLBACK")
+                .execute(&mut *tx)
+                .await
+                .expect("rollback behind sqlx's back");
+        }
+        settle_failed_writer(conn).await;
+        let message = NewMessage {
+            room_id: room.id,
+            room: room.name.clone(),
+            author,
+            content: "after".into(),
+            created_at: Timestamp::now(),
+            client_id: None,
+        };
+        let appended = store.append(&[message]).await;
+        assert!(appended.is_ok(), "the writer is stuck: {appended:?}");
     }
 }

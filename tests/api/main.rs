@@ -15,6 +15,7 @@ mod bench_cli;
 mod cluster;
 mod compat_ws;
 mod data_dir;
+mod faults;
 mod helpers;
 mod hostile_input;
 mod http_api;
