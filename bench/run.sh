@@ -8,7 +8,7 @@
 set -euo pipefail
 # The load comes from one machine, many users at once: the per-address and
 # per-user budgets meant for people are off here.
-export PALAVER_REGISTRATIONS_PER_ADDRESS=0 PALAVER_MAX_CONNECTIONS_PER_USER=0 PALAVER_MAX_CONNECTIONS_PER_ADDRESS=0
+export PALAVER_REGISTRATIONS_PER_ADDRESS=0 PALAVER_MAX_CONNECTIONS_PER_USER=0 PALAVER_MAX_CONNECTIONS_PER_ADDRESS=0 PALAVER_REPLAY_RATE=0
 cd "$(dirname "$0")/.."
 # Both binaries, built where cargo puts them (CARGO_TARGET_DIR respected).
 cargo build --release --quiet -p palaver -p palaver-bench

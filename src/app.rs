@@ -13,6 +13,7 @@ use crate::datadir::{DataDir, DataDirError};
 use crate::error::ApiError;
 use crate::gateway;
 use crate::gateway::caps::SocketCaps;
+use crate::gateway::rates::UserRates;
 use crate::model::User;
 use crate::origins::{InvalidOrigin, OriginPolicy};
 use crate::store::{self, StoreError};
@@ -67,6 +68,8 @@ pub struct App {
     pub origins: OriginPolicy,
     /// Open WebSockets per user and per client address, against their caps.
     pub sockets: Arc<SocketCaps>,
+    /// Each user's budgets for sends and for replayed history.
+    pub rates: Arc<UserRates>,
     /// Cancelled when the server begins to shut down; sessions close with 1001.
     pub shutdown: CancellationToken,
     /// Every WebSocket session, so that shutdown can wait for them.
@@ -212,6 +215,7 @@ pub async fn serve(config: Config) -> Result<Server, StartError> {
         ),
         chat: Arc::new(chat),
         origins,
+        rates: Arc::new(UserRates::new(config.rate_limit, config.replay_rate)),
         sockets: SocketCaps::new(
             config.max_connections_per_user,
             config.max_connections_per_address,

@@ -13,6 +13,7 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024;
 pub const DEFAULT_OUTBOUND_QUEUE: usize = 4096;
 pub const DEFAULT_HISTORY_LIMIT: i64 = 1000;
 pub const DEFAULT_RATE_LIMIT: u32 = 20;
+pub const DEFAULT_REPLAY_RATE: u32 = 10_000;
 pub const DEFAULT_LOGIN_FAILURES: u32 = 5;
 pub const DEFAULT_LOGIN_FAILURES_PER_ADDRESS: u32 = 50;
 pub const DEFAULT_REGISTRATIONS_PER_ADDRESS: u32 = 20;
@@ -83,9 +84,14 @@ pub struct Config {
     /// Most messages one history request may ask for.
     #[arg(long, env = "PALAVER_HISTORY_LIMIT", default_value_t = DEFAULT_HISTORY_LIMIT)]
     pub history_limit: i64,
-    /// Messages and typing notices per second one v1 connection may send (bursts of twice that); 0: no limit.
+    /// Messages and typing notices per second one user may send, over all
+    /// its connections and both protocols (bursts of twice that); 0: no limit.
     #[arg(long, env = "PALAVER_RATE_LIMIT", default_value_t = DEFAULT_RATE_LIMIT)]
     pub rate_limit: u32,
+    /// Stored messages per second the server replays to one user (resume
+    /// with `since`, history pages; bursts of five seconds' worth); 0: no limit.
+    #[arg(long, env = "PALAVER_REPLAY_RATE", default_value_t = DEFAULT_REPLAY_RATE)]
+    pub replay_rate: u32,
     /// Failed logins allowed per account and client address per 15 minutes;
     /// past it that pair gets 429 until it earned another try. 0: no limit.
     #[arg(long, env = "PALAVER_LOGIN_FAILURES", default_value_t = DEFAULT_LOGIN_FAILURES)]
@@ -143,6 +149,7 @@ impl Config {
             presence_tick: Duration::from_millis(100),
             history_limit: DEFAULT_HISTORY_LIMIT,
             rate_limit: DEFAULT_RATE_LIMIT,
+            replay_rate: DEFAULT_REPLAY_RATE,
             login_failures: DEFAULT_LOGIN_FAILURES,
             login_failures_per_address: DEFAULT_LOGIN_FAILURES_PER_ADDRESS,
             registrations_per_address: DEFAULT_REGISTRATIONS_PER_ADDRESS,

@@ -47,7 +47,7 @@ fn default_limit() -> i64 {
 /// `GET /messages/{room}`: the room's messages, newest first.
 pub async fn newest_first(
     State(state): State<AppState>,
-    AuthUser(_): AuthUser,
+    AuthUser(user): AuthUser,
     Path(room): Path<String>,
     Query(q): Query<SkipLimit>,
 ) -> Result<Json<Vec<MessageOut>>, ApiError> {
@@ -60,6 +60,12 @@ pub async fn newest_first(
             "limit must be between 0 and {max}"
         )));
     }
+    // History counts against the user's replay budget, like a resume.
+    let asked = u32::try_from(q.limit).unwrap_or(u32::MAX);
+    state
+        .rates
+        .history(user.id, asked)
+        .map_err(ApiError::TooManyRequests)?;
     let room = state
         .chat
         .room(&room)
@@ -99,7 +105,7 @@ pub struct CursorPage<'a> {
 /// paging stays exact while others keep writing.
 pub async fn page(
     State(state): State<AppState>,
-    AuthUser(_): AuthUser,
+    AuthUser(user): AuthUser,
     Path(room): Path<String>,
     Query(q): Query<Cursor>,
 ) -> Result<Response, ApiError> {
@@ -117,6 +123,12 @@ pub async fn page(
     if q.before.or(q.after).is_some_and(|id| id < 0) {
         return Err(ApiError::Unprocessable("cursors are 0 or more".into()));
     }
+    // History counts against the user's replay budget, like a resume.
+    let asked = u32::try_from(q.limit).unwrap_or(u32::MAX);
+    state
+        .rates
+        .history(user.id, asked)
+        .map_err(ApiError::TooManyRequests)?;
     let room = state
         .chat
         .room(&room)

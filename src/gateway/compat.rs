@@ -7,7 +7,10 @@
 //! Joins and leaves are per connection here, as in the chapter: one line
 //! each, even when the hub tells several at once.
 
-use super::close::TOO_BIG;
+use super::close::{POLICY_VIOLATION, TOO_BIG};
+
+/// Frames in a row dropped for the rate limit after which the connection closes (1008).
+const MAX_OVERRUNS: u32 = 20;
 use super::reader::Session;
 use crate::model::{MessageText, Room, RoomEvent, TextError};
 use axum::extract::ws::Utf8Bytes;
@@ -53,6 +56,16 @@ pub async fn on_text(session: &mut Session, text: Utf8Bytes) {
     let Some(room) = session.rooms.values().next().cloned() else {
         return;
     };
+    // Over the user's budget: dropped (this protocol cannot say so), and a
+    // client that keeps at it is closed.
+    if session.state.rates.send(session.user.id).is_err() {
+        session.tally.overruns += 1;
+        if session.tally.overruns >= MAX_OVERRUNS {
+            session.closer.close(POLICY_VIOLATION, "sending too fast");
+        }
+        return;
+    }
+    session.tally.overruns = 0;
     let user = session.user.username.clone();
     match session.state.chat.post(&room, &session.user, text, None).await {
         Ok(reply) => session.pending.push_back(Box::pin(async move {

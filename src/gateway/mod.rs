@@ -7,6 +7,7 @@
 pub mod caps;
 pub mod close;
 mod compat;
+pub mod rates;
 mod reader;
 pub mod v1;
 mod writer;

@@ -40,8 +40,8 @@ pub struct Session {
     pub rooms: HashMap<String, Room>,
     /// Replies in the order their commands arrived.
     pub pending: FuturesOrdered<PendingReply>,
-    /// Protocol-specific reader state (rate limit, strikes).
-    pub v1: v1::ReaderState,
+    /// What the client did wrong lately, for closing one that keeps at it.
+    pub tally: Tally,
 }
 
 impl Session {
@@ -66,6 +66,14 @@ impl Session {
     pub fn send(&self, frame: String) {
         self.outbox.push(Outbound::Frame(frame.into()));
     }
+}
+
+/// Bad frames in a row (v1), and sends in a row dropped for the rate limit
+/// (compat): past a few, the connection is closed (1008).
+#[derive(Default)]
+pub struct Tally {
+    pub strikes: u32,
+    pub overruns: u32,
 }
 
 /// Serves one upgraded connection until it closes. The setup is done here,
@@ -96,6 +104,7 @@ pub fn run(
         activity: activity.clone(),
         floors: HashMap::new(),
         summaries: false,
+        rates: state.rates.clone(),
     };
     let writer = tokio::spawn(writer.run(sink, receiver));
     tracing::debug!(conn, user = %user.username, ?protocol, "connected");
@@ -107,7 +116,7 @@ pub fn run(
         closer,
         rooms: HashMap::new(),
         pending: FuturesOrdered::new(),
-        v1: v1::ReaderState::default(),
+        tally: Tally::default(),
     };
     let connection = Connection {
         stream,

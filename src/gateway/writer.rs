@@ -12,6 +12,7 @@
 //! a socket.
 
 use super::close::{Closer, GOING_AWAY, SLOW_CONSUMER};
+use super::rates::UserRates;
 use super::{Protocol, compat, v1};
 use crate::chat::Chat;
 use crate::chat::event::Event;
@@ -27,7 +28,7 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 /// Stored messages read per query while replaying.
-const REPLAY_PAGE: i64 = 1000;
+const REPLAY_PAGE: i64 = super::rates::REPLAY_PAGE as i64;
 /// How long a close frame may take to go out to a peer that may not read.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
@@ -72,6 +73,8 @@ pub struct Writer {
     pub floors: HashMap<String, i64>,
     /// Whether this (v1) connection asked for presence summaries.
     pub summaries: bool,
+    /// The user's replay budget: replays wait for it page by page.
+    pub rates: Arc<UserRates>,
 }
 
 /// Why the writer stopped: with a close frame to send, or without (the
@@ -236,6 +239,10 @@ impl Writer {
                     break;
                 }
             };
+            // Paced by the user's budget: however many replays a client
+            // asks for, the server writes them no faster than that.
+            let count = u32::try_from(messages.len()).unwrap_or(u32::MAX);
+            self.rates.replay(self.user_id, count).await;
             for message in &messages {
                 sink.feed(Message::Text(v1::message_frame(message))).await?;
                 after = message.id;
@@ -299,6 +306,7 @@ mod tests {
             activity: Arc::new(Activity::new()),
             floors: HashMap::new(),
             summaries: false,
+            rates: Arc::new(UserRates::new(0, 0)),
         }
     }
 

@@ -197,8 +197,13 @@ const BUSY_ROOM_BOUND: Duration = Duration::from_secs(30);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_never_reads_does_not_hold_up_the_room() {
-    // A small queue, so that the sleeper overflows it well within the run.
-    let s = spawn_with(|c| c.outbound_queue = 1024).await;
+    // A small queue, so that the sleeper overflows it well within the run;
+    // and no send budget, since the sender is a machine flooding on purpose.
+    let s = spawn_with(|c| {
+        c.outbound_queue = 1024;
+        c.rate_limit = 0;
+    })
+    .await;
     let (t1, t2, t3) = (
         s.user("quick1").await,
         s.user("quick2").await,

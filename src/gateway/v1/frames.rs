@@ -106,6 +106,9 @@ pub enum ServerFrame<'a> {
         /// On `store_failed` for a send: which message to send again.
         #[serde(skip_serializing_if = "Option::is_none")]
         client_id: Option<&'a str>,
+        /// On `rate_limited`: milliseconds until the next one is allowed.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
     },
 }
 
@@ -181,6 +184,7 @@ mod tests {
             code: ErrorCode::StoreFailed,
             message: "message not stored",
             client_id: Some("c-1"),
+            retry_after_ms: None,
         };
         let frame = parsed(&error.reply(Some(&json!("r1"))));
         assert_eq!(

@@ -28,7 +28,7 @@ pub async fn on_text(session: &mut Session, text: Utf8Bytes) {
         Ok(command) => command,
         Err(Refusal { code, message }) => return refuse(session, reference, code, message),
     };
-    session.v1.strikes = 0;
+    session.tally.strikes = 0;
     match command {
         Command::Ping => session.send(ServerFrame::Pong.reply(reference.as_ref())),
         Command::Hello { capabilities } => hello(session, reference, &capabilities),
@@ -55,8 +55,8 @@ pub async fn on_text(session: &mut Session, text: Utf8Bytes) {
                     "not subscribed to this room",
                 );
             }
-            if !session.v1.allow(session.state.config.rate_limit) {
-                return refuse(session, reference, ErrorCode::RateLimited, "slow down");
+            if let Err(wait) = session.state.rates.send(session.user.id) {
+                return rate_limited(session, reference, wait);
             }
             let user = session.user.clone();
             session.state.chat.typing(&room, &user).await;
@@ -187,8 +187,8 @@ async fn send(
             return refuse(session, reference, ErrorCode::TooLarge, &err.to_string());
         }
     };
-    if !session.v1.allow(session.state.config.rate_limit) {
-        return refuse(session, reference, ErrorCode::RateLimited, "slow down");
+    if let Err(wait) = session.state.rates.send(session.user.id) {
+        return rate_limited(session, reference, wait);
     }
     let posted = session
         .state
@@ -228,6 +228,17 @@ async fn send(
     }));
 }
 
+/// Over the user's budget: `retry_after_ms` says when the next one may go.
+fn rate_limited(session: &mut Session, reference: Option<Value>, wait: std::time::Duration) {
+    let frame = ServerFrame::Error {
+        code: ErrorCode::RateLimited,
+        message: "slow down",
+        client_id: None,
+        retry_after_ms: Some(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1)),
+    };
+    session.send(frame.reply(reference.as_ref()));
+}
+
 fn error_frame(
     reference: Option<&Value>,
     code: ErrorCode,
@@ -238,6 +249,7 @@ fn error_frame(
         code,
         message,
         client_id,
+        retry_after_ms: None,
     }
     .reply(reference)
 }
@@ -254,8 +266,8 @@ fn store_failed(reference: Option<&Value>, client_id: &str) -> String {
 fn refuse(session: &mut Session, reference: Option<Value>, code: ErrorCode, message: &str) {
     session.send(error_frame(reference.as_ref(), code, message, None));
     if code.is_strike() {
-        session.v1.strikes += 1;
-        if session.v1.strikes >= MAX_STRIKES {
+        session.tally.strikes += 1;
+        if session.tally.strikes >= MAX_STRIKES {
             session
                 .closer
                 .close(POLICY_VIOLATION, "too many bad commands");

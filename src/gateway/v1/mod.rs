@@ -13,42 +13,11 @@ use crate::chat::event::Event;
 use crate::model::RoomEvent;
 use axum::extract::ws::Utf8Bytes;
 use frames::{MessageBody, ServerFrame};
-use std::time::Instant;
 
 /// The capability that replaces several `joined`/`left` events told at
 /// once with one `presence` event. Without it a client gets exactly what
 /// the first v1 clients were written against: one event per user.
 pub const PRESENCE_SUMMARY: &str = "presence_summary";
-
-/// Per-connection reader state: strikes and the send rate limit.
-#[derive(Default)]
-pub struct ReaderState {
-    strikes: u32,
-    tokens: f64,
-    refilled: Option<Instant>,
-}
-
-impl ReaderState {
-    /// Token bucket: `rate` per second, bursts of twice that. 0 disables it.
-    fn allow(&mut self, rate: u32) -> bool {
-        if rate == 0 {
-            return true;
-        }
-        let burst = 2.0 * f64::from(rate);
-        let now = Instant::now();
-        let elapsed = self.refilled.map_or(burst, |t| {
-            now.duration_since(t).as_secs_f64() * f64::from(rate)
-        });
-        self.tokens = (self.tokens + elapsed).min(burst);
-        self.refilled = Some(now);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-}
 
 /// Presence is per user: joins and leaves show only when a user comes
 /// online in a room or goes offline there, and never to the user it is
