@@ -145,9 +145,10 @@ fn run_admin(store: StoreArgs, command: AdminCommand) -> anyhow::Result<()> {
                         "id", "uses left", "created"
                     );
                     for invite in all {
-                        let expires = invite
-                            .expires_at
-                            .map_or_else(|| "never".to_owned(), |t| t.to_rfc3339());
+                        let expires = invite.expires_at.map_or_else(
+                            || "never".to_owned(),
+                            palaver::model::Timestamp::to_rfc3339,
+                        );
                         println!(
                             "{:>6}  {:>9}  {:<27}  {expires}",
                             invite.id,

@@ -22,4 +22,5 @@ mod http_api;
 mod layering;
 mod origins;
 mod presence;
+mod registration;
 mod v1_ws;
