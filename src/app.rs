@@ -212,6 +212,7 @@ pub async fn serve(config: Config) -> Result<Server, StartError> {
                 failures_per_address: config.login_failures_per_address,
                 registrations_per_address: config.registrations_per_address,
             }),
+            config.registration,
         ),
         chat: Arc::new(chat),
         origins,

@@ -4,7 +4,7 @@
 
 use crate::auth::token::Secret;
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub const DEFAULT_PORT: u16 = 8000;
@@ -19,6 +19,18 @@ pub const DEFAULT_LOGIN_FAILURES_PER_ADDRESS: u32 = 50;
 pub const DEFAULT_REGISTRATIONS_PER_ADDRESS: u32 = 20;
 pub const DEFAULT_MAX_CONNECTIONS_PER_USER: u32 = 50;
 pub const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS: u32 = 256;
+
+/// Who may open an account with `POST /register`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Registration {
+    /// Anyone (the tutorial chapter's flow).
+    #[default]
+    Open,
+    /// Only with a code from `palaver admin invite create`.
+    Invite,
+    /// Nobody: accounts that exist keep working, no new ones.
+    Closed,
+}
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct Config {
@@ -102,6 +114,10 @@ pub struct Config {
     /// Registrations allowed per client address per hour. 0: no limit.
     #[arg(long, env = "PALAVER_REGISTRATIONS_PER_ADDRESS", default_value_t = DEFAULT_REGISTRATIONS_PER_ADDRESS)]
     pub registrations_per_address: u32,
+    /// Who may register: `open` (anyone), `invite` (with a code from
+    /// `palaver admin invite create`) or `closed` (nobody).
+    #[arg(long, env = "PALAVER_REGISTRATION", value_enum, default_value_t = Registration::Open)]
+    pub registration: Registration,
     /// WebSockets one user may have open on this node. 0: no limit.
     #[arg(long, env = "PALAVER_MAX_CONNECTIONS_PER_USER", default_value_t = DEFAULT_MAX_CONNECTIONS_PER_USER)]
     pub max_connections_per_user: u32,
@@ -126,7 +142,7 @@ impl Config {
     pub fn database_url(&self) -> String {
         self.database_url
             .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("palaver.db").display()))
+            .unwrap_or_else(|| sqlite_url(&self.data_dir))
     }
 
     /// The defaults, with data kept in `data_dir`; what tests start from.
@@ -153,10 +169,21 @@ impl Config {
             login_failures: DEFAULT_LOGIN_FAILURES,
             login_failures_per_address: DEFAULT_LOGIN_FAILURES_PER_ADDRESS,
             registrations_per_address: DEFAULT_REGISTRATIONS_PER_ADDRESS,
+            registration: Registration::Open,
             max_connections_per_user: DEFAULT_MAX_CONNECTIONS_PER_USER,
             max_connections_per_address: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
             trusted_proxies: Vec::new(),
             jwt_secret: None,
         }
     }
+}
+
+/// Where the SQLite database of a data directory lives.
+pub fn sqlite_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("palaver.db")
+}
+
+/// The default database: SQLite in the data directory.
+pub fn sqlite_url(data_dir: &Path) -> String {
+    format!("sqlite://{}", sqlite_path(data_dir).display())
 }

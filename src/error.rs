@@ -42,6 +42,18 @@ impl From<AuthError> for ApiError {
             AuthError::InvalidToken => Self::Unauthorized("Could not validate credentials"),
             AuthError::UsernameTaken => Self::BadRequest("Username already registered".into()),
             AuthError::Throttled(RetryAfter(wait)) => Self::TooManyRequests(wait),
+            AuthError::RegistrationClosed => Self::Rejected(
+                StatusCode::FORBIDDEN,
+                "Registration is closed on this server".into(),
+            ),
+            AuthError::InviteRequired => Self::Rejected(
+                StatusCode::FORBIDDEN,
+                "Registration on this server needs an invite code (the `invite` field)".into(),
+            ),
+            AuthError::InviteInvalid => Self::Rejected(
+                StatusCode::FORBIDDEN,
+                "Invite code is not valid (unknown, used up or expired)".into(),
+            ),
             AuthError::Store(err) => Self::Store(err),
             other => Self::Auth(other),
         }

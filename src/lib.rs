@@ -10,8 +10,8 @@
 //! - `origins`: which browser pages may use the server (CORS and WebSocket).
 //! - `model`: the nouns every layer shares: validated input (`Username`,
 //!   `RoomName`, `MessageText`), users, rooms, stored messages, `RoomEvent`.
-//! - `auth`: accounts (register, login, who a token is), argon2id passwords,
-//!   JWT access tokens, token extraction from a request.
+//! - `auth`: accounts (register, login, who a token is), invite codes,
+//!   argon2id passwords, JWT access tokens, token extraction from a request.
 //! - `api`: thin HTTP handlers (users, rooms, history).
 //! - `chat`: the core, behind `Chat`. `publisher` stores messages (group
 //!   commit); `delivery` is the one way events (this node's and the bus's)

@@ -4,6 +4,7 @@ use palaver::Config;
 use palaver::auth::token::{KeySource, Secret};
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// palaver: a self-hosted, multi-room, real-time chat server.
 #[derive(Parser)]
@@ -26,6 +27,47 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
     },
+    /// Look after a server's data; works while that server runs.
+    Admin {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+/// Which store an admin command works on: the same flags and variables as
+/// `serve`, so that it finds the server's data.
+#[derive(clap::Args)]
+struct StoreArgs {
+    /// The server's data directory (its SQLite database is inside).
+    #[arg(long, env = "PALAVER_DATA_DIR", default_value = "data", global = true)]
+    data_dir: PathBuf,
+    /// The server's database, if not SQLite in the data directory.
+    #[arg(long, env = "PALAVER_DATABASE_URL", global = true)]
+    database_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Invite codes for `--registration invite`.
+    #[command(subcommand)]
+    Invite(InviteCommand),
+}
+
+#[derive(Subcommand)]
+enum InviteCommand {
+    /// Create a code and print it (once: only its hash is kept).
+    Create {
+        /// How many accounts the code may open.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        uses: u32,
+        /// How long the code stays valid (e.g. 24h, 7days); unset: until used up.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        expires: Option<Duration>,
+    },
+    /// List the codes (id, uses left, expiry; never the codes themselves).
+    List,
 }
 
 /// glibc raises its mmap threshold after the first large block is freed;
@@ -53,12 +95,72 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Serve(config)) => *config,
         None => cli.serve,
         Some(Command::Bench { args }) => return run_bench(args),
+        Some(Command::Admin { store, command }) => return run_admin(store, command),
     };
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?
         .block_on(run(config))
+}
+
+/// Runs one admin command against the store a server uses. It does not take
+/// the data directory's lock, so that it works beside the running server
+/// (SQLite's WAL lets a second process write).
+fn run_admin(store: StoreArgs, command: AdminCommand) -> anyhow::Result<()> {
+    let url = match store.database_url {
+        Some(url) => url,
+        None => {
+            // Not created here: a mistyped --data-dir would otherwise get
+            // a fresh database whose codes no server reads.
+            let path = palaver::config::sqlite_path(&store.data_dir);
+            if !path.exists() {
+                anyhow::bail!(
+                    "no palaver database at {}: pass the server's --data-dir (or \
+                     --database-url), or start the server once first",
+                    path.display()
+                );
+            }
+            palaver::config::sqlite_url(&store.data_dir)
+        }
+    };
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(async move {
+            let store = palaver::store::open(&url)
+                .await
+                .context("cannot open the database")?;
+            let invites = palaver::auth::accounts::Invites::new(store.clone());
+            let done = match command {
+                AdminCommand::Invite(InviteCommand::Create { uses, expires }) => {
+                    invites.create(uses, expires).await.map(|created| {
+                        println!("{}", created.code);
+                    })
+                }
+                AdminCommand::Invite(InviteCommand::List) => invites.list().await.map(|all| {
+                    println!(
+                        "{:>6}  {:>9}  {:<27}  expires",
+                        "id", "uses left", "created"
+                    );
+                    for invite in all {
+                        let expires = invite.expires_at.map_or_else(
+                            || "never".to_owned(),
+                            palaver::model::Timestamp::to_rfc3339,
+                        );
+                        println!(
+                            "{:>6}  {:>9}  {:<27}  {expires}",
+                            invite.id,
+                            invite.uses_left,
+                            invite.created_at.to_rfc3339()
+                        );
+                    }
+                }),
+            };
+            store.close().await;
+            done.context("the invite could not be stored or read")
+        })
 }
 
 /// The load generator is its own crate, so that its client stack stays out

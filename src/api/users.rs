@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 pub struct Registration {
     username: String,
     password: String,
+    /// Needed when the server runs with `--registration invite`.
+    invite: Option<String>,
 }
 
 pub async fn register(
@@ -20,7 +22,10 @@ pub async fn register(
 ) -> Result<(StatusCode, axum::Json<User>), ApiError> {
     let username = Username::parse(&body.username)?;
     let password = Password::parse(body.password)?;
-    let user = state.accounts.register(&username, password, from).await?;
+    let user = state
+        .accounts
+        .register(&username, password, body.invite.as_deref(), from)
+        .await?;
     Ok((StatusCode::CREATED, axum::Json(user)))
 }
 

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod extract;
+pub mod invite;
 pub mod password;
 pub mod throttle;
 pub mod token;
@@ -19,6 +20,12 @@ pub enum AuthError {
     Key(String),
     #[error("username already registered")]
     UsernameTaken,
+    #[error("registration is closed on this server")]
+    RegistrationClosed,
+    #[error("registration on this server needs an invite code")]
+    InviteRequired,
+    #[error("invite code is not valid")]
+    InviteInvalid,
     #[error("too many attempts")]
     Throttled(throttle::RetryAfter),
     #[error(transparent)]

@@ -55,6 +55,16 @@ pub struct Credentials {
     pub password_hash: String,
 }
 
+/// An invite code as kept: its hash, never the code.
+#[derive(Debug, Clone)]
+pub struct Invite {
+    pub id: i64,
+    pub uses_left: i64,
+    pub created_at: Timestamp,
+    /// `None`: never expires.
+    pub expires_at: Option<Timestamp>,
+}
+
 /// A message on its way into the store.
 #[derive(Debug, Clone)]
 pub struct NewMessage {
@@ -115,6 +125,24 @@ pub trait Store: Send + Sync + 'static {
     /// Looks a user up by the case-folded name: `Alice` finds `alice`.
     async fn credentials(&self, username: &Username) -> Result<Option<Credentials>, StoreError>;
     async fn user(&self, id: i64) -> Result<Option<User>, StoreError>;
+
+    /// Keeps a new invite code, by its hash, good for `uses` registrations.
+    async fn create_invite(
+        &self,
+        code_hash: &str,
+        uses: i64,
+        expires_at: Option<Timestamp>,
+    ) -> Result<Invite, StoreError>;
+    /// Takes one use of the invite with this hash if it has one left and has
+    /// not expired at `now`, in one statement; its id, or `None`.
+    async fn redeem_invite(
+        &self,
+        code_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<i64>, StoreError>;
+    /// Gives back a use taken by a registration that then failed.
+    async fn return_invite(&self, id: i64) -> Result<(), StoreError>;
+    async fn invites(&self) -> Result<Vec<Invite>, StoreError>;
 
     async fn rooms(&self) -> Result<Vec<Room>, StoreError>;
     async fn room(&self, name: &RoomName) -> Result<Option<Room>, StoreError>;

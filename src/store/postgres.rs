@@ -7,8 +7,8 @@
 use super::batch::{append_batch, list};
 use super::queries::Queries;
 use super::sql::{self, Dialect};
-use super::{Appended, Credentials, NewMessage, Page, Store, StoreError, decode};
-use crate::model::{Room, RoomName, StoredMessage, User, Username};
+use super::{Appended, Credentials, Invite, NewMessage, Page, Store, StoreError, decode};
+use crate::model::{Room, RoomName, StoredMessage, Timestamp, User, Username};
 use async_trait::async_trait;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
@@ -83,6 +83,33 @@ impl Store for PostgresStore {
 
     async fn user(&self, id: i64) -> Result<Option<User>, StoreError> {
         self.queries.user(id).await
+    }
+
+    async fn create_invite(
+        &self,
+        code_hash: &str,
+        uses: i64,
+        expires_at: Option<Timestamp>,
+    ) -> Result<Invite, StoreError> {
+        self.queries
+            .create_invite(code_hash, uses, expires_at)
+            .await
+    }
+
+    async fn redeem_invite(
+        &self,
+        code_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<i64>, StoreError> {
+        self.queries.redeem_invite(code_hash, now).await
+    }
+
+    async fn return_invite(&self, id: i64) -> Result<(), StoreError> {
+        self.queries.return_invite(id).await
+    }
+
+    async fn invites(&self) -> Result<Vec<Invite>, StoreError> {
+        self.queries.invites().await
     }
 
     async fn rooms(&self) -> Result<Vec<Room>, StoreError> {

@@ -5,7 +5,7 @@
 
 use super::decode;
 use super::sql::{Dialect, Statements};
-use super::{Credentials, Page, StoreError};
+use super::{Credentials, Invite, Page, StoreError};
 use crate::model::{Room, RoomName, StoredMessage, Timestamp, User, Username};
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Row, Type};
 
@@ -25,6 +25,8 @@ where
     for<'q> String: Encode<'q, DB>,
     for<'r> String: Decode<'r, DB> + Type<DB>,
     for<'r> Option<String>: Decode<'r, DB>,
+    for<'r> Option<i64>: Decode<'r, DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
     &'static str: ColumnIndex<DB::Row>,
     usize: ColumnIndex<DB::Row>,
 {
@@ -81,6 +83,64 @@ where
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.as_ref().map(decode::user).transpose()?)
+    }
+
+    pub async fn create_invite(
+        &self,
+        code_hash: &str,
+        uses: i64,
+        expires_at: Option<Timestamp>,
+    ) -> Result<Invite, StoreError> {
+        let created_at = Timestamp::now();
+        let id: i64 = sqlx::query_scalar(&self.sql.create_invite)
+            .bind(code_hash)
+            .bind(uses)
+            .bind(created_at.0)
+            .bind(expires_at.map(|t| t.0))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(conflict_or)?;
+        Ok(Invite {
+            id,
+            uses_left: uses,
+            created_at,
+            expires_at,
+        })
+    }
+
+    pub async fn redeem_invite(
+        &self,
+        code_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(&self.sql.redeem_invite)
+            .bind(code_hash)
+            .bind(now.0)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn return_invite(&self, id: i64) -> Result<(), StoreError> {
+        sqlx::query(&self.sql.return_invite)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn invites(&self) -> Result<Vec<Invite>, StoreError> {
+        let found = sqlx::query(&self.sql.invites).fetch_all(&self.pool).await?;
+        found
+            .iter()
+            .map(|row| {
+                Ok(Invite {
+                    id: row.try_get("id")?,
+                    uses_left: row.try_get("uses_left")?,
+                    created_at: Timestamp(row.try_get("created_at")?),
+                    expires_at: row.try_get::<Option<i64>, _>("expires_at")?.map(Timestamp),
+                })
+            })
+            .collect()
     }
 
     pub async fn rooms(&self) -> Result<Vec<Room>, StoreError> {

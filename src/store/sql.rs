@@ -79,6 +79,14 @@ const ROOMS: &str = concat!("SELECT ", room_columns!(), " FROM rooms ORDER BY id
 const ROOM: &str = concat!("SELECT ", room_columns!(), " FROM rooms WHERE name = ?");
 const CREATE_ROOM: &str =
     "INSERT INTO rooms (name, topic, created_at) VALUES (?, ?, ?) RETURNING id";
+const CREATE_INVITE: &str = "INSERT INTO invites (code_hash, uses_left, created_at, expires_at) \
+     VALUES (?, ?, ?, ?) RETURNING id";
+// One statement checks and takes a use, so two registrations racing for the
+// last use cannot both get it.
+const REDEEM_INVITE: &str = "UPDATE invites SET uses_left = uses_left - 1 \
+     WHERE code_hash = ? AND uses_left > 0 AND (expires_at IS NULL OR expires_at > ?) RETURNING id";
+const RETURN_INVITE: &str = "UPDATE invites SET uses_left = uses_left + 1 WHERE id = ?";
+const INVITES: &str = "SELECT id, uses_left, created_at, expires_at FROM invites ORDER BY id";
 
 // Each page binds (room id, a, b) in this order; see `Statements::page`.
 const NEWEST_FIRST: &str = concat!(
@@ -110,6 +118,10 @@ pub struct Statements {
     pub rooms: String,
     pub room: String,
     pub create_room: String,
+    pub create_invite: String,
+    pub redeem_invite: String,
+    pub return_invite: String,
+    pub invites: String,
     newest_first: String,
     before: String,
     after: String,
@@ -126,6 +138,10 @@ impl Statements {
             rooms: write(ROOMS),
             room: write(ROOM),
             create_room: write(CREATE_ROOM),
+            create_invite: write(CREATE_INVITE),
+            redeem_invite: write(REDEEM_INVITE),
+            return_invite: write(RETURN_INVITE),
+            invites: write(INVITES),
             newest_first: write(NEWEST_FIRST),
             before: write(BEFORE),
             after: write(AFTER),

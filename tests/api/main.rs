@@ -23,4 +23,5 @@ mod layering;
 mod origins;
 mod presence;
 mod rates;
+mod registration;
 mod v1_ws;
