@@ -17,7 +17,6 @@ use crate::auth::extract::{bearer_token, subprotocol_token};
 use crate::error::ApiError;
 use crate::error::extract::Query;
 use axum::Extension;
-use futures_util::FutureExt;
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
@@ -26,6 +25,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use caps::OverCap;
+use futures_util::FutureExt;
 use serde::Deserialize;
 use std::net::SocketAddr;
 
