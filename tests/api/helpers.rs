@@ -208,6 +208,20 @@ impl TestServer {
         format!("{}{}", self.base, path)
     }
 
+    /// The contents of `room`'s latest stored messages, oldest first.
+    pub async fn contents(&self, room: &str, token: &str) -> Vec<String> {
+        let (status, history) = self
+            .get_json(&format!("/rooms/{room}/messages"), Some(token))
+            .await;
+        assert_eq!(status, 200, "{history}");
+        history["messages"]
+            .as_array()
+            .expect("messages")
+            .iter()
+            .filter_map(|m| m["content"].as_str().map(str::to_owned))
+            .collect()
+    }
+
     /// Stops the server gracefully and returns its data dir and config for a restart.
     pub async fn stop(mut self) -> (TempDir, Config) {
         if let Some(server) = self.server.take() {

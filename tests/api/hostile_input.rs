@@ -65,13 +65,7 @@ async fn a_message_of_invisible_characters_is_blank() {
     send_text(&mut compat, "visible").await;
     assert_eq!(next_text(&mut compat).await, "[general] ghost: visible");
 
-    let (_, history) = s.get_json("/rooms/general/messages", Some(&token)).await;
-    let contents: Vec<&str> = history["messages"]
-        .as_array()
-        .expect("messages")
-        .iter()
-        .filter_map(|m| m["content"].as_str())
-        .collect();
+    let contents = s.contents("general", &token).await;
     assert_eq!(contents, ["visible"]);
 }
 
