@@ -11,6 +11,7 @@ pub const DEFAULT_PORT: u16 = 8000;
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 64 * 1024;
 pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024;
 pub const DEFAULT_OUTBOUND_QUEUE: usize = 4096;
+pub const DEFAULT_OUTBOUND_QUEUE_BYTES: usize = 1024 * 1024;
 pub const DEFAULT_HISTORY_LIMIT: i64 = 1000;
 pub const DEFAULT_RATE_LIMIT: u32 = 20;
 pub const DEFAULT_REPLAY_RATE: u32 = 10_000;
@@ -85,6 +86,11 @@ pub struct Config {
     /// Frames a connection may have waiting before it counts as too slow and is closed.
     #[arg(long, env = "PALAVER_OUTBOUND_QUEUE", default_value_t = DEFAULT_OUTBOUND_QUEUE)]
     pub outbound_queue: usize,
+    /// Bytes a connection may have waiting (what its unwritten frames keep
+    /// alive, shared ones counted in full) before it counts as too slow and
+    /// is closed: what a client that stops reading can pin, in any number of rooms.
+    #[arg(long, env = "PALAVER_OUTBOUND_QUEUE_BYTES", default_value_t = DEFAULT_OUTBOUND_QUEUE_BYTES)]
+    pub outbound_queue_bytes: usize,
     /// How often the server pings each WebSocket; a peer silent for two intervals is dropped.
     #[arg(long, env = "PALAVER_PING_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration)]
     pub ping_interval: Duration,
@@ -161,6 +167,7 @@ impl Config {
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             outbound_queue: DEFAULT_OUTBOUND_QUEUE,
+            outbound_queue_bytes: DEFAULT_OUTBOUND_QUEUE_BYTES,
             ping_interval: Duration::from_secs(30),
             presence_tick: Duration::from_millis(100),
             history_limit: DEFAULT_HISTORY_LIMIT,

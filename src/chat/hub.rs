@@ -45,13 +45,20 @@ impl Occupants {
         let Some(Batch { events, newcomers }) = self.pending.take() else {
             return;
         };
+        // Weighed once for the room; only newcomers, told a part, differ.
+        let whole = Outbound::batch_weight(&events, 0);
         for (conn, member) in &self.conns {
             let from = newcomers.get(conn).copied().unwrap_or(0);
             if (from as usize) < events.len() {
-                member.outbox.push(Outbound::Events {
+                let weight = match from {
+                    0 => whole,
+                    _ => Outbound::batch_weight(&events, from),
+                };
+                let item = Outbound::Events {
                     events: events.clone(),
                     from,
-                });
+                };
+                member.outbox.push_weighed(item, weight);
             }
         }
     }
@@ -70,11 +77,14 @@ impl Occupants {
             return;
         }
         let events: Arc<[Arc<Event>]> = events.into();
+        // Weighed once, not once per member: this runs under the room's lock.
+        let weight = Outbound::batch_weight(&events, 0);
         for member in self.conns.values() {
-            member.outbox.push(Outbound::Events {
+            let item = Outbound::Events {
                 events: events.clone(),
                 from: 0,
-            });
+            };
+            member.outbox.push_weighed(item, weight);
         }
     }
 

@@ -26,8 +26,9 @@ pub fn shows(kind: &RoomEvent) -> bool {
     )
 }
 
+/// A shared event's frame, kept as long as the event: without spare capacity.
 pub fn encode(kind: &RoomEvent) -> Option<Utf8Bytes> {
-    let text = match kind {
+    let mut text = match kind {
         RoomEvent::Message(m) => format!("[{}] {}: {}", m.room, m.author.username, m.content),
         RoomEvent::Joined { room, user, .. } => format!("User '{user}' joined room '{room}'."),
         RoomEvent::Left { room, user, .. } => format!("User '{user}' left room '{room}'."),
@@ -35,6 +36,7 @@ pub fn encode(kind: &RoomEvent) -> Option<Utf8Bytes> {
             return None;
         }
     };
+    text.shrink_to_fit();
     Some(text.into())
 }
 

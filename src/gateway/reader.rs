@@ -88,7 +88,8 @@ pub fn run(
     room: Option<Result<Room, String>>,
 ) -> impl Future<Output = ()> + Send + 'static {
     let conn = state.next_conn_id();
-    let (outbox, receiver) = Outbox::new(state.config.outbound_queue);
+    let limits = &state.config;
+    let (outbox, receiver) = Outbox::new(limits.outbound_queue, limits.outbound_queue_bytes);
     let (sink, stream) = socket.split();
     let done = CancellationToken::new();
     let activity = Arc::new(Activity::new());
@@ -155,13 +156,30 @@ async fn serve(mut session: Session, connection: Connection, room: Option<Result
         ),
         (None, Protocol::V1) => {}
     }
-    read_loop(&mut session, stream, protocol, &done, &activity).await;
+    let mut stream = stream;
+    let closing = read_loop(&mut session, &mut stream, protocol, &done, &activity).await;
 
     let rooms: Vec<String> = session.rooms.keys().cloned().collect();
     for room in rooms {
         Box::pin(session.leave(&room)).await;
     }
     done.cancel();
+    if closing {
+        // The writer is sending a close frame; give the peer a moment to
+        // answer it. The rooms were left first: a peer closed as too slow
+        // may take a while to read up to the close frame, and the room
+        // should not wait for that to hear it is gone. (Boxed: once per
+        // connection, and not to be paid for by every idle one.)
+        let answer = async {
+            while let Some(Ok(frame)) = stream.next().await {
+                if matches!(frame, Message::Close(_)) {
+                    break;
+                }
+            }
+        };
+        let _ = Box::pin(tokio::time::timeout(CLOSE_GRACE, answer)).await;
+    }
+    drop(stream);
     let conn = session.conn;
     drop(session);
     if let Err(err) = writer.await {
@@ -170,24 +188,18 @@ async fn serve(mut session: Session, connection: Connection, room: Option<Result
     tracing::debug!(conn, "disconnected");
 }
 
+/// Reads until the peer is gone (false) or the writer is done, as it is
+/// when it closes the connection (true).
 async fn read_loop(
     session: &mut Session,
-    mut stream: SplitStream<WebSocket>,
+    stream: &mut SplitStream<WebSocket>,
     protocol: Protocol,
     done: &CancellationToken,
     activity: &Activity,
-) {
+) -> bool {
     loop {
         tokio::select! {
-            _ = done.cancelled() => {
-                // The writer sent a close frame; give the peer a moment to answer it.
-                let _ = tokio::time::timeout(CLOSE_GRACE, async {
-                    while let Some(Ok(frame)) = stream.next().await {
-                        if matches!(frame, Message::Close(_)) { break; }
-                    }
-                }).await;
-                return;
-            }
+            _ = done.cancelled() => return true,
             Some(reply) = session.pending.next() => {
                 if let Some(frame) = reply {
                     session.send(frame);
@@ -206,11 +218,11 @@ async fn read_loop(
                     Some(Ok(Message::Binary(_))) => {
                         session.closer.close(UNSUPPORTED_DATA, "binary frames are not supported");
                     }
-                    Some(Ok(Message::Close(_))) | None => return,
+                    Some(Ok(Message::Close(_))) | None => return false,
                     Some(Ok(_)) => {} // ping, pong: the activity stamp is all they are for
                     Some(Err(err)) => match refusal(err) {
                         Some((code, reason)) => session.closer.close(code, reason),
-                        None => return,
+                        None => return false,
                     },
                 }
             }

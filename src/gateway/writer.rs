@@ -6,7 +6,10 @@
 //! `Replay` marker and only then joins the room, so every message is either
 //! already stored when the writer reads the store, or queued live behind the
 //! marker. The writer drops live messages it already replayed (id <= floor):
-//! no gap, no duplicate.
+//! no gap, no duplicate. A replay reads pages bounded in bytes by the
+//! queue's budget, and the page it holds counts against that budget until
+//! written: however much history a client asks for and does not read, the
+//! server holds no more for it than for live messages.
 //!
 //! The writer is generic over its `Sink`, so that it can be tested without
 //! a socket.
@@ -16,7 +19,8 @@ use super::rates::UserRates;
 use super::{Protocol, compat, v1};
 use crate::chat::Chat;
 use crate::chat::event::Event;
-use crate::chat::outbox::{Outbound, OutboxReceiver, Replay, Taken};
+use crate::chat::event::stored_bytes;
+use crate::chat::outbox::{Outbound, OutboxReceiver, Replay, Taken, Weight};
 use crate::model::RoomEvent;
 use crate::store::Page;
 use axum::extract::ws::{CloseFrame, Message};
@@ -27,10 +31,21 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
-/// Stored messages read per query while replaying.
+/// Stored messages read per query while replaying, at most.
 const REPLAY_PAGE: i64 = super::rates::REPLAY_PAGE as i64;
+/// The share of the queue's byte budget one replay page may take: the rest
+/// is for what arrives live meanwhile.
+const REPLAY_SHARE: u64 = 4;
+/// What a stored message costs at the least, for the most rows a page of a
+/// small budget may hold.
+const MESSAGE_AT_LEAST: u64 = 256;
 /// How long a close frame may take to go out to a peer that may not read.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
+/// The same for a peer closed as too slow: its close frame waits behind
+/// whatever its socket's buffers still hold. It costs little to wait: the
+/// queue is freed and the rooms left first, so the socket's buffers are all
+/// the connection still holds.
+const SLOW_CLOSE_GRACE: Duration = Duration::from_secs(5);
 
 /// When the peer was last heard from, for the ping timeout.
 pub struct Activity {
@@ -92,14 +107,24 @@ impl Writer {
     where
         S: Sink<Message, Error = axum::Error> + Unpin + Send,
     {
-        if let Some((code, reason)) = self.pump(&mut sink, &receiver).await {
+        let stop = self.pump(&mut sink, &receiver).await;
+        // Nothing more is written: what is queued is freed now, and the
+        // reader (told by `done`) leaves the rooms, so nothing more arrives
+        // and the others hear the connection is gone.
+        receiver.close();
+        self.done.cancel();
+        if let Some((code, reason)) = stop {
             let frame = CloseFrame {
                 code,
                 reason: reason.into(),
             };
-            let _ = tokio::time::timeout(CLOSE_GRACE, sink.send(Message::Close(Some(frame)))).await;
+            let grace = if code == SLOW_CONSUMER {
+                SLOW_CLOSE_GRACE
+            } else {
+                CLOSE_GRACE
+            };
+            let _ = tokio::time::timeout(grace, sink.send(Message::Close(Some(frame)))).await;
         }
-        self.done.cancel();
     }
 
     async fn pump<S>(&mut self, sink: &mut S, receiver: &OutboxReceiver) -> Stop
@@ -133,10 +158,12 @@ impl Writer {
                         for item in batch {
                             // Counted as queued until written: frames in the
                             // writer's hand while the socket is stuck still
-                            // count against the bound.
-                            let weight = item.weight();
-                            self.write(sink, item).await?;
-                            receiver.written(weight);
+                            // count against the bound. A batch frees each
+                            // event as it is written (`write`), the rest of
+                            // its entry here.
+                            let rest = item.rest_weight();
+                            self.write(sink, item, receiver).await?;
+                            receiver.written(rest);
                         }
                         sink.flush().await
                     });
@@ -160,7 +187,12 @@ impl Writer {
         }
     }
 
-    async fn write<S>(&mut self, sink: &mut S, item: Outbound) -> Result<(), axum::Error>
+    async fn write<S>(
+        &mut self,
+        sink: &mut S,
+        item: Outbound,
+        receiver: &OutboxReceiver,
+    ) -> Result<(), axum::Error>
     where
         S: Sink<Message, Error = axum::Error> + Unpin + Send,
     {
@@ -170,6 +202,7 @@ impl Writer {
             Outbound::Events { events, from } => {
                 for event in events.iter().skip(from as usize) {
                     self.write_event(sink, event).await?;
+                    receiver.written(Outbound::event_weight(event));
                 }
                 Ok(())
             }
@@ -184,7 +217,7 @@ impl Writer {
                     since,
                 } = *replay;
                 // Boxed: rare, and large enough to double every writer's size.
-                Box::pin(self.replay(sink, room, room_id, since)).await
+                Box::pin(self.replay(sink, room, room_id, since, receiver)).await
             }
         }
     }
@@ -214,22 +247,31 @@ impl Writer {
         }
     }
 
-    /// Sends the room's stored messages after `since`, oldest first.
+    /// Sends the room's stored messages after `since`, oldest first, a page
+    /// at a time: a page holds at most a share of the queue's byte budget,
+    /// and counts against the budget until written.
     async fn replay<S>(
         &mut self,
         sink: &mut S,
         room: String,
         room_id: i64,
         since: i64,
+        receiver: &OutboxReceiver,
     ) -> Result<(), axum::Error>
     where
         S: Sink<Message, Error = axum::Error> + Unpin + Send,
     {
+        let bytes = receiver.limit().bytes() / REPLAY_SHARE;
+        let rows = i64::try_from(bytes / MESSAGE_AT_LEAST)
+            .unwrap_or(i64::MAX)
+            .clamp(1, REPLAY_PAGE);
+        let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
         let mut after = since;
         loop {
-            let page = Page::After {
+            let page = Page::AfterWithin {
                 id: after,
-                limit: REPLAY_PAGE,
+                limit: rows,
+                bytes,
             };
             let messages = match self.chat.history(room_id, page).await {
                 Ok(messages) => messages,
@@ -239,16 +281,27 @@ impl Writer {
                     break;
                 }
             };
+            // Fewer rows than asked for, and not cut by the byte budget: the last page.
+            let content: usize = messages.iter().map(|m| m.content.len()).sum();
+            let last_page = (messages.len() as i64) < rows && (content as i64) < bytes;
+            // Held until written. (A replay cut short by a stuck socket
+            // leaves it counted: the connection is closing then anyway.)
+            let held = messages.iter().fold(Weight::default(), |sum, m| {
+                sum.plus(Weight::frame(stored_bytes(m)))
+            });
+            receiver.hold(held);
             // Paced by the user's budget: however many replays a client
             // asks for, the server writes them no faster than that.
             let count = u32::try_from(messages.len()).unwrap_or(u32::MAX);
             self.rates.replay(self.user_id, count).await;
-            for message in &messages {
-                sink.feed(Message::Text(v1::message_frame(message))).await?;
+            for message in messages {
+                sink.feed(Message::Text(v1::message_frame(&message)))
+                    .await?;
                 after = message.id;
+                receiver.written(Weight::frame(stored_bytes(&message)));
             }
             sink.flush().await?;
-            if (messages.len() as i64) < REPLAY_PAGE {
+            if last_page {
                 break;
             }
         }
@@ -336,7 +389,7 @@ mod tests {
     #[tokio::test]
     async fn an_idle_writer_stays_small() {
         let (chat, _, _, _dir) = chat().await;
-        let (_outbox, receiver) = Outbox::new(1);
+        let (_outbox, receiver) = Outbox::new(1, 1 << 20);
         let (sink, _rx) = sink();
         let future = writer(chat, Protocol::V1).run(sink, receiver);
         let size = std::mem::size_of_val(&future);
@@ -372,7 +425,7 @@ mod tests {
     #[tokio::test]
     async fn each_format_shows_what_it_shows_in_order() {
         let (chat, _, _, _dir) = chat().await;
-        let (outbox, receiver) = Outbox::new(16);
+        let (outbox, receiver) = Outbox::new(16, 1 << 20);
         assert!(outbox.push(typing(1)) && outbox.push(typing(2)));
         assert!(outbox.push(Outbound::Frame("{\"type\":\"pong\"}".into())));
         let mut rx = start(chat.clone(), Protocol::V1, receiver);
@@ -383,7 +436,7 @@ mod tests {
         );
         assert_eq!(text(&mut rx).await, r#"{"type":"pong"}"#);
 
-        let (outbox, receiver) = Outbox::new(16);
+        let (outbox, receiver) = Outbox::new(16, 1 << 20);
         assert!(outbox.push(typing(2)) && outbox.push(Outbound::Frame("x".into())));
         let mut rx = start(chat, Protocol::Compat, receiver);
         // The chapter's protocol has no typing notices.
@@ -395,7 +448,7 @@ mod tests {
         let (chat, user, room, _dir) = chat().await;
         let first = stored(&chat, &room, &user, "one").await;
         let second = stored(&chat, &room, &user, "two").await;
-        let (outbox, receiver) = Outbox::new(16);
+        let (outbox, receiver) = Outbox::new(16, 1 << 20);
         let replay = Replay {
             room: "r".into(),
             room_id: room.id,
@@ -421,9 +474,61 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_replay_page_counts_against_the_budget_until_written() {
+        let (chat, user, room, _dir) = chat().await;
+        let kilobyte = "k".repeat(1000);
+        for _ in 0..12 {
+            let text = MessageText::parse(kilobyte.clone(), 1000).expect("text");
+            let reply = chat.post(&room, &user, text, None).await.expect("accepted");
+            reply.await.expect("answered").expect("stored");
+        }
+        // 8 KiB: pages of 2 KiB of content, three of these messages each.
+        let budget = 8 * 1024;
+        let (outbox, receiver) = Outbox::new(1000, budget);
+        let replay = Replay {
+            room: "r".into(),
+            room_id: room.id,
+            since: 0,
+        };
+        assert!(outbox.push(Outbound::Replay(Box::new(replay))));
+        // A peer that read one frame and stopped: the writer is stuck in
+        // the middle of its first page.
+        let (sink, mut rx) = {
+            let (tx, rx) = mpsc::channel(1);
+            let sink = PollSender::new(tx)
+                .sink_map_err(|_| axum::Error::new(std::io::Error::other("gone")));
+            (Box::pin(sink) as TestSink, rx)
+        };
+        tokio::spawn(writer(chat, Protocol::V1).run(sink, receiver));
+        assert!(text(&mut rx).await.contains(&kilobyte));
+        // What is queued is a marker's worth; what the writer holds of the
+        // page is not queued, and still leaves no room for this.
+        let almost = "f".repeat(budget - 200);
+        assert!(
+            !outbox.push(Outbound::Frame(almost.into())),
+            "the page counts"
+        );
+        let mut frames = 0;
+        loop {
+            match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
+                Ok(Some(Message::Text(_))) => frames += 1,
+                Ok(Some(Message::Close(Some(frame)))) => {
+                    assert_eq!(frame.code, SLOW_CONSUMER);
+                    break;
+                }
+                other => panic!("expected the rest of the page, then a close: {other:?}"),
+            }
+        }
+        assert!(
+            frames < 11,
+            "cut off, not replayed to the end ({frames} more)"
+        );
+    }
+
+    #[tokio::test]
     async fn an_overflowed_queue_closes_with_the_slow_consumer_code() {
         let (chat, _, _, _dir) = chat().await;
-        let (outbox, receiver) = Outbox::new(1);
+        let (outbox, receiver) = Outbox::new(1, 1 << 20);
         assert!(outbox.push(typing(2)));
         assert!(!outbox.push(typing(2)), "over the bound");
         let mut rx = start(chat, Protocol::V1, receiver);

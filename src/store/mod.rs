@@ -111,6 +111,10 @@ pub enum Page {
     Before { id: Option<i64>, limit: i64 },
     /// The `limit` messages just after `id`, oldest first.
     After { id: i64, limit: i64 },
+    /// Like `After`, but no more than fit in `bytes` of content: the
+    /// messages up to and with the first that reaches it (so never none).
+    /// For a reader that must bound what it holds, whatever the messages' size.
+    AfterWithin { id: i64, limit: i64, bytes: i64 },
     /// Messages with sequence numbers `from..=to`, in order (gap filling).
     Seqs { from: i64, to: i64 },
 }

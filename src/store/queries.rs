@@ -179,13 +179,12 @@ where
         room_id: i64,
         page: Page,
     ) -> Result<Vec<StoredMessage>, StoreError> {
-        let (sql, [a, b, c]) = self.sql.page(page, room_id);
-        let found = sqlx::query(sql)
-            .bind(a)
-            .bind(b)
-            .bind(c)
-            .fetch_all(&self.pool)
-            .await?;
+        let (sql, params) = self.sql.page(page, room_id);
+        let mut query = sqlx::query(sql);
+        for param in params {
+            query = query.bind(param);
+        }
+        let found = query.fetch_all(&self.pool).await?;
         Ok(found
             .iter()
             .map(decode::message)

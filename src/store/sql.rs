@@ -104,6 +104,18 @@ const AFTER: &str = concat!(
     messages_from!(),
     " WHERE m.room_id = ? AND m.id > ? ORDER BY m.id ASC LIMIT ?"
 );
+// The rows' sizes are read in a subquery of their own, where
+// `octet_length` needs no content read (SQLite knows a value's size from the
+// record header, PostgreSQL from the TOAST pointer), and only the ids up to
+// the byte budget are then read in full.
+const AFTER_WITHIN: &str = concat!(
+    "SELECT ",
+    messages_from!(),
+    " WHERE m.room_id = ? AND m.id > ? AND m.id <= (SELECT MAX(id) FROM (",
+    "SELECT id, SUM(len) OVER (ORDER BY id ROWS UNBOUNDED PRECEDING) - len AS ahead FROM (",
+    "SELECT id, octet_length(content) AS len FROM messages WHERE room_id = ? AND id > ? ",
+    "ORDER BY id ASC LIMIT ?) AS sizes) AS counted WHERE ahead < ?) ORDER BY m.id ASC"
+);
 const SEQS: &str = concat!(
     "SELECT ",
     messages_from!(),
@@ -125,6 +137,7 @@ pub struct Statements {
     newest_first: String,
     before: String,
     after: String,
+    after_within: String,
     seqs: String,
 }
 
@@ -145,18 +158,25 @@ impl Statements {
             newest_first: write(NEWEST_FIRST),
             before: write(BEFORE),
             after: write(AFTER),
+            after_within: write(AFTER_WITHIN),
             seqs: write(SEQS),
         }
     }
 
-    /// The statement for a page of a room's history and its three
-    /// parameters, in the order they are bound.
-    pub fn page(&self, page: Page, room_id: i64) -> (&str, [i64; 3]) {
+    /// The statement for a page of a room's history and its parameters,
+    /// in the order they are bound.
+    pub fn page(&self, page: Page, room_id: i64) -> (&str, Vec<i64>) {
         match page {
-            Page::NewestFirst { skip, limit } => (&self.newest_first, [room_id, limit, skip]),
-            Page::Before { id, limit } => (&self.before, [room_id, id.unwrap_or(i64::MAX), limit]),
-            Page::After { id, limit } => (&self.after, [room_id, id, limit]),
-            Page::Seqs { from, to } => (&self.seqs, [room_id, from, to]),
+            Page::NewestFirst { skip, limit } => (&self.newest_first, vec![room_id, limit, skip]),
+            Page::Before { id, limit } => {
+                (&self.before, vec![room_id, id.unwrap_or(i64::MAX), limit])
+            }
+            Page::After { id, limit } => (&self.after, vec![room_id, id, limit]),
+            Page::AfterWithin { id, limit, bytes } => (
+                &self.after_within,
+                vec![room_id, id, room_id, id, limit, bytes.max(1)],
+            ),
+            Page::Seqs { from, to } => (&self.seqs, vec![room_id, from, to]),
         }
     }
 }
@@ -217,5 +237,13 @@ mod tests {
         assert_eq!(params, [7, 10, 5]);
         let (_, params) = sql.page(Page::Before { id: None, limit: 3 }, 7);
         assert_eq!(params, [7, i64::MAX, 3]);
+        let within = Page::AfterWithin {
+            id: 4,
+            limit: 100,
+            bytes: 5000,
+        };
+        let (statement, params) = sql.page(within, 7);
+        assert_eq!(statement.matches('?').count(), params.len());
+        assert_eq!(params, [7, 4, 7, 4, 100, 5000]);
     }
 }

@@ -197,10 +197,10 @@ const BUSY_ROOM_BOUND: Duration = Duration::from_secs(30);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_never_reads_does_not_hold_up_the_room() {
-    // A small queue, so that the sleeper overflows it well within the run;
+    // A small byte budget, so that the sleeper passes it early in the run;
     // and no send budget, since the sender is a machine flooding on purpose.
     let s = spawn_with(|c| {
-        c.outbound_queue = 1024;
+        c.outbound_queue_bytes = 512 * 1024;
         c.rate_limit = 0;
     })
     .await;
@@ -216,42 +216,71 @@ async fn a_client_that_never_reads_does_not_hold_up_the_room() {
     while next_text(&mut q1).await != "User 'quick2' joined room 'general'." {}
     next_text(&mut q2).await;
 
-    // 4000 messages of 8 KiB: far more than the sleeper's queue and the
-    // kernel's socket buffers hold. The two readers read while quick1 sends;
-    // quick1 keeps at most 200 messages ahead of the slower reader, so the
-    // readers are never the slow ones, whatever the machine's speed.
+    // 4000 messages of 8 KB: far more than the sleeper's budget and the
+    // kernel's socket buffers hold. The two readers read while quick1
+    // sends; quick1 keeps at most 20 messages ahead of the slower reader,
+    // well within a reader's budget (each message counts about twice its
+    // size), so the readers are never the slow ones, whatever the machine's
+    // speed.
     const TOTAL: usize = 4000;
+    const GONE: &str = "User 'sleepy' left room 'general'.";
     let payload = "z".repeat(8000);
     let started = std::time::Instant::now();
     let (mut q1_write, q1_read) = q1.split();
     let (progress_tx, progress): (Vec<_>, Vec<_>) =
         (0..2).map(|_| tokio::sync::watch::channel(0usize)).unzip();
+    // Told when a reader hears the sleeper was cut off.
+    let left = std::sync::Arc::new(tokio::sync::Notify::new());
     let readers: Vec<_> = [q1_read, q2.split().1]
         .into_iter()
         .zip(progress_tx)
         .map(|(mut read, progress)| {
+            let left = left.clone();
             tokio::spawn(async move {
-                let mut seen = 0;
-                while seen < TOTAL {
+                let (mut seen, mut saw_leave) = (0, false);
+                while seen < TOTAL || !saw_leave {
                     let frame = tokio::time::timeout(PATIENCE, read.next()).await;
                     let Ok(Some(Ok(Message::Text(text)))) = frame else {
-                        panic!("reader stopped after {seen}: {frame:?}");
+                        panic!("reader stopped after {seen} (leave seen: {saw_leave}): {frame:?}");
                     };
                     if let Some(rest) = text.strip_prefix("[general] quick1: ") {
                         let n: usize = rest.split(' ').next().unwrap().parse().unwrap();
                         assert_eq!(n, seen, "in order");
                         seen += 1;
                         progress.send_replace(seen);
+                    } else if text == GONE {
+                        saw_leave = true;
+                        left.notify_one();
                     }
                 }
             })
         })
         .collect();
+    // Once the room hears the sleeper is gone, the sleeper reads again:
+    // what its socket still holds, then the close frame behind it. (Read
+    // only then: until the server gave up on it, it must not read.)
+    let sleeper = tokio::spawn(async move {
+        left.notified().await;
+        let mut buffered = 0;
+        tokio::time::timeout(PATIENCE, async {
+            loop {
+                match sleepy.next().await {
+                    Some(Ok(Message::Close(frame))) => {
+                        return (Ok(frame.map(|f| u16::from(f.code))), buffered);
+                    }
+                    Some(Ok(_)) => buffered += 1,
+                    other => return (Err(format!("{other:?}")), buffered),
+                }
+            }
+        })
+        .await
+        .expect("the sleeper's close frame in time")
+    });
     for i in 0..TOTAL {
         for reader in &progress {
             let mut reader = reader.clone();
             // A reader that panicked drops its sender; its join below says why.
-            let _ = reader.wait_for(|&seen| i <= 200 + seen).await;
+            let _ = reader.wait_for(|&seen| i <= 20 + seen).await;
         }
         q1_write
             .send(Message::Text(format!("{i} {payload}").into()))
@@ -267,26 +296,20 @@ async fn a_client_that_never_reads_does_not_hold_up_the_room() {
         "{TOTAL} messages to two readers past a stalled one took {elapsed:?}"
     );
     // The sleeper was cut off with the slow-consumer code, not waited for.
-    let mut buffered = 0;
-    let close = tokio::time::timeout(PATIENCE, async {
-        loop {
-            match sleepy.next().await {
-                Some(Ok(Message::Close(frame))) => return Ok(frame.map(|f| u16::from(f.code))),
-                Some(Ok(_)) => buffered += 1,
-                other => return Err(format!("{other:?}")),
-            }
-        }
-    })
-    .await
-    .expect("sleeper closed");
+    let (close, buffered) = sleeper.await.unwrap();
     assert_eq!(close, Ok(Some(4000)), "after {buffered} frames");
+    assert!(buffered < TOTAL, "cut off, not served to the end");
 }
 
 #[tokio::test]
 async fn fifty_clients_twenty_messages_each_all_see_one_order() {
     // 1,050 frames reach every client in a burst; this test is about order,
-    // so the queue bound (a slow-consumer matter) is set well above that.
-    let s = spawn_with(|c| c.outbound_queue = 8192).await;
+    // so the queue bounds (a slow-consumer matter) are set well above that.
+    let s = spawn_with(|c| {
+        c.outbound_queue = 8192;
+        c.outbound_queue_bytes = 8 << 20;
+    })
+    .await;
     let mut tokens = Vec::new();
     for i in 0..50 {
         tokens.push(s.user(&format!("user{i:02}")).await);
@@ -388,9 +411,12 @@ async fn shutdown_closes_sockets_with_1001() {
 async fn a_peer_that_stops_answering_pings_is_dropped() {
     let s = spawn_with(|c| c.ping_interval = Duration::from_millis(200)).await;
     let token = s.user("kim").await;
+    // lee registers first: kim is dropped two intervals after it stopped
+    // reading, and lee must be in the room by then to hear it.
+    let lee = s.user("lee").await;
     let mut ws = s.compat("general", &token).await;
     next_text(&mut ws).await;
-    let mut watcher = s.compat("general", &s.user("lee").await).await;
+    let mut watcher = s.compat("general", &lee).await;
     next_text(&mut watcher).await;
     // lee keeps reading (and so answering pings); kim reads nothing, so
     // after two intervals the server gives up on kim and the room hears it.

@@ -24,4 +24,5 @@ mod origins;
 mod presence;
 mod rates;
 mod registration;
+mod slow_readers;
 mod v1_ws;

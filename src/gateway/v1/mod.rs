@@ -39,9 +39,12 @@ pub fn message_frame(m: &crate::model::StoredMessage) -> Utf8Bytes {
     ServerFrame::Message(MessageBody::from(m)).encode().into()
 }
 
+/// A shared event's frame: kept in the event's cache for as long as any
+/// queue holds the event, so without the spare capacity serializing leaves
+/// (up to as much again as the frame).
 pub fn encode(kind: &RoomEvent) -> Option<Utf8Bytes> {
     let frame = match kind {
-        RoomEvent::Message(m) => return Some(message_frame(m)),
+        RoomEvent::Message(m) => ServerFrame::Message(MessageBody::from(m)),
         RoomEvent::Joined { room, user, .. } => ServerFrame::Joined { room, user },
         RoomEvent::Left { room, user, .. } => ServerFrame::Left { room, user },
         RoomEvent::Typing { room, user, .. } => ServerFrame::Typing { room, user },
@@ -51,5 +54,7 @@ pub fn encode(kind: &RoomEvent) -> Option<Utf8Bytes> {
         },
         RoomEvent::Roster { room, joined, left } => ServerFrame::Presence { room, joined, left },
     };
-    Some(frame.encode().into())
+    let mut text = frame.encode();
+    text.shrink_to_fit();
+    Some(text.into())
 }
