@@ -66,6 +66,15 @@ run_slow() {
         done
     done
 }
+run_stalled() {
+    # One member per room that never reads: the server's RSS growth per such member.
+    for i in $(seq "$REPEAT"); do
+        start_server
+        bench stalled --rooms 10 --members 3 --senders 1 --rate 50 --size 16384 \
+            --warmup 1s --duration 15s >"$OUT/stalled-$i.json"
+        stop_server "stalled-$i"
+    done
+}
 run_connections() {
     # Pings every 10 s (instead of 30 s) so that the idle minute shows their cost.
     start_server --ping-interval 10s
@@ -85,7 +94,7 @@ run_resume() {
     stop_server resume
 }
 
-for scenario in "${@:-ramp fanout500 slow connections ingest resume}"; do
+for scenario in "${@:-ramp fanout500 slow stalled connections ingest resume}"; do
     for s in $scenario; do
         echo "== $s"
         "run_$s"

@@ -29,6 +29,8 @@ pub struct Plan {
     pub wire: Wire,
     /// Members per room that connect and then never read.
     pub stalled: usize,
+    /// Bytes of each message's content (0: just the probe, ~30 bytes).
+    pub payload: usize,
     /// How long to wait for the last messages after sending stops.
     pub drain: Duration,
     pub room_prefix: String,
@@ -70,6 +72,10 @@ pub struct Outcome {
     /// which counts their missing messages as lost here).
     pub disconnected: u64,
     pub close_codes: Vec<u16>,
+    /// Never-reading members whose connection the server ended (read after
+    /// the run: what their sockets held, then a close frame or the end).
+    pub stalled_cut_off: u64,
+    pub stalled_close_codes: Vec<u16>,
     pub connect_s: f64,
     pub cpu: CpuUsed,
     pub server_rss_before: Option<u64>,
@@ -208,7 +214,7 @@ pub async fn run(
     }
     shared.stop.cancel();
     let rss_after = server_pid.and_then(rss_bytes);
-    drop(stalled);
+    let (stalled_cut_off, stalled_close_codes) = fates(stalled).await;
     drop(open_sinks);
 
     let mut latency = histogram();
@@ -271,6 +277,8 @@ pub async fn run(
         out_of_order,
         disconnected: close_codes.len() as u64,
         close_codes: distinct(close_codes),
+        stalled_cut_off,
+        stalled_close_codes: distinct(stalled_close_codes),
         connect_s,
         cpu,
         server_rss_before: rss_before,
@@ -364,15 +372,16 @@ async fn send(
             seq,
             sent_ns: (planned - shared.origin).as_nanos() as u64,
         };
+        let content = probe.encode_padded(plan.payload);
         let frame = match plan.wire {
             Wire::V1 => serde_json::json!({
                 "type": "send",
                 "room": room,
-                "content": probe.encode(),
+                "content": content,
                 "client_id": format!("{run_id}-{sender}-{seq}"),
             })
             .to_string(),
-            Wire::Compat => probe.encode(),
+            Wire::Compat => content,
         };
         if write.send(Message::Text(frame.into())).await.is_err() {
             break;
@@ -380,6 +389,36 @@ async fn send(
         seq += 1;
     }
     (seq, lateness, write)
+}
+
+/// What became of the never-reading members: each reads, at last, what its
+/// socket holds, until the server's close frame (its code), the end of the
+/// connection (0), or a second of silence (still open, not counted).
+async fn fates(stalled: Vec<Socket>) -> (u64, Vec<u16>) {
+    let reads: Vec<_> = stalled
+        .into_iter()
+        .map(|mut ws| {
+            tokio::spawn(async move {
+                loop {
+                    match tokio::time::timeout(Duration::from_secs(1), ws.next()).await {
+                        Err(_) => return None,
+                        Ok(Some(Ok(Message::Close(close)))) => {
+                            return Some(close.map_or(0, |c| u16::from(c.code)));
+                        }
+                        Ok(Some(Ok(_))) => {}
+                        Ok(_) => return Some(0),
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut codes = Vec::new();
+    for read in reads {
+        if let Ok(Some(code)) = read.await {
+            codes.push(code);
+        }
+    }
+    (codes.len() as u64, codes)
 }
 
 fn distinct(mut codes: Vec<u16>) -> Vec<u16> {

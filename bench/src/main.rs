@@ -2,14 +2,15 @@
 //! speaks both protocols to one or more palaver nodes and checks every
 //! delivery (loss, duplicates, order).
 //!
-//! Modes: `fanout`, `ramp`, `connections`, `ingest`, `resume`. See
-//! docs/benchmarks.md for the method and the figures.
+//! Modes: `fanout`, `ramp`, `connections`, `ingest`, `resume`, `stalled`.
+//! See docs/benchmarks.md for the method and the figures.
 
 mod client;
 mod connections;
 mod fanout;
 mod report;
 mod resume;
+mod stalled;
 mod track;
 
 use client::{Node, Wire};
@@ -74,6 +75,9 @@ struct LoadArgs {
     /// Members per room that connect and never read (slow consumers).
     #[arg(long, default_value_t = 0)]
     stalled: usize,
+    /// Bytes of each message (0: just the bench's probe, about 30).
+    #[arg(long, default_value_t = 0)]
+    size: usize,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -117,6 +121,29 @@ enum Mode {
         #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
         warmup: Duration,
         #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+        duration: Duration,
+    },
+    /// One member per room never reads while the others send: the server's
+    /// memory growth per never-reading member (needs --server-pid).
+    Stalled {
+        #[arg(long, default_value_t = 10)]
+        rooms: usize,
+        /// Members per room that read (the senders among them), besides
+        /// the one that does not.
+        #[arg(long, default_value_t = 3)]
+        members: usize,
+        #[arg(long, default_value_t = 1)]
+        senders: usize,
+        /// Messages per second per sender.
+        #[arg(long, default_value_t = 50.0)]
+        rate: f64,
+        /// Bytes of each message.
+        #[arg(long, default_value_t = 16 * 1024)]
+        size: usize,
+        #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+        warmup: Duration,
+        /// How long the senders send, in each of the two runs.
+        #[arg(long, default_value = "15s", value_parser = humantime::parse_duration)]
         duration: Duration,
     },
     /// A client that missed N messages resumes with `since`.
@@ -177,6 +204,7 @@ async fn run(args: BenchArgs) -> Result<(), BenchError> {
                 warmup: *warmup,
                 duration: *duration,
                 stalled: 0,
+                size: 0,
             };
             let plan = plan(&load, args.wire, "ingest-");
             client::ensure_rooms(&first, &tokens[0], &rooms(&plan)).await?;
@@ -251,6 +279,29 @@ async fn run(args: BenchArgs) -> Result<(), BenchError> {
             .await?;
             json!({"mode": "connections", "generator_file_limit": file_limit, "result": outcome})
         }
+        Mode::Stalled {
+            rooms: room_count,
+            members,
+            senders,
+            rate,
+            size,
+            warmup,
+            duration,
+        } => {
+            let load = stalled::Load {
+                rooms: *room_count,
+                members: *members,
+                senders: *senders,
+                rate: *rate,
+                size: *size,
+                warmup: *warmup,
+                duration: *duration,
+                wire: args.wire,
+            };
+            client::ensure_rooms(&first, &tokens[0], &rooms(&load.plan())).await?;
+            let outcome = stalled::run(&nodes, &tokens, &load, args.server_pid).await?;
+            json!({"mode": "stalled", "result": outcome})
+        }
         Mode::Resume { missed, repeat } => {
             client::ensure_rooms(&first, &tokens[0], &["resume-bench".to_owned()]).await?;
             let outcome = resume::run(&first, &tokens[0], "resume-bench", *missed, *repeat).await?;
@@ -275,6 +326,7 @@ fn plan(load: &LoadArgs, wire: Wire, prefix: &str) -> fanout::Plan {
         duration: load.duration,
         wire,
         stalled: load.stalled,
+        payload: load.size,
         drain: Duration::from_secs(5),
         room_prefix: prefix.to_owned(),
     }

@@ -16,6 +16,18 @@ impl Probe {
         format!("b{}:{}:{}", self.sender, self.seq, self.sent_ns)
     }
 
+    /// The probe, padded to `size` bytes (when it is shorter) after a `:`
+    /// that `decode` stops at.
+    pub fn encode_padded(&self, size: usize) -> String {
+        let mut text = self.encode();
+        if text.len() + 1 < size {
+            text.push(':');
+            let pad = size - text.len();
+            text.extend(std::iter::repeat_n('x', pad));
+        }
+        text
+    }
+
     pub fn decode(content: &str) -> Option<Self> {
         let mut parts = content.strip_prefix('b')?.split(':');
         let sender = parts.next()?.parse().ok()?;
@@ -121,6 +133,10 @@ mod tests {
             sent_ns: 123_456_789,
         };
         assert_eq!(Probe::decode(&p.encode()), Some(p));
+        let padded = p.encode_padded(1000);
+        assert_eq!(padded.len(), 1000);
+        assert_eq!(Probe::decode(&padded), Some(p));
+        assert_eq!(p.encode_padded(3), p.encode(), "never cut");
         assert_eq!(Probe::decode("hello"), None);
         assert_eq!(Probe::decode("b1:2"), None);
     }
