@@ -180,6 +180,8 @@ pub trait Store: Send + Sync + 'static {
         user: i64,
         now: Timestamp,
     ) -> Result<bool, StoreError>;
+    /// Which of `sessions` have ended.
+    async fn ended_among(&self, sessions: &[i64]) -> Result<Vec<i64>, StoreError>;
     /// Ends every open session of `user` but `except`; the ids it ended.
     async fn end_sessions(
         &self,

@@ -6,7 +6,7 @@
 //! never count as passed.
 
 use crate::helpers::*;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use palaver::Config;
 use palaver::auth::token::Secret;
 use serde_json::{Value, json};
@@ -386,4 +386,55 @@ async fn the_send_budget_is_shared_by_a_users_sockets_on_each_node() {
     for accepted in &budgets {
         assert!((4..=5).contains(accepted), "{budgets:?}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL and Redis (PALAVER_TEST_DATABASE_URL, PALAVER_TEST_REDIS_URL)"]
+async fn a_session_ended_while_the_bus_was_cut_still_closes_its_sockets_elsewhere() {
+    let (_, redis) = services();
+    let (a, b) = two_nodes(&redis).await;
+    let channel = format!("{}:events", a.config.cluster);
+    let client = redis::Client::open(redis.as_str()).unwrap();
+    let mut admin = client.get_multiplexed_async_connection().await.unwrap();
+    let subscribers = |mut admin: redis::aio::MultiplexedConnection, channel: String| async move {
+        let counts: Vec<(String, i64)> = redis::cmd("PUBSUB")
+            .arg("NUMSUB")
+            .arg(&channel)
+            .query_async(&mut admin)
+            .await
+            .expect("PUBSUB NUMSUB");
+        counts.first().map_or(0, |(_, n)| *n)
+    };
+    let mut missed = false;
+    for attempt in 0..5 {
+        let token = a.user(&format!("cut-off{attempt}")).await;
+        let mut on_b = b.v1("/ws/general", &token).await;
+        next_of(&mut on_b, "subscribed").await;
+        eventually("both nodes subscribed", || {
+            subscribers(admin.clone(), channel.clone()).map(|n| n == 2)
+        })
+        .await;
+        let _: i64 = redis::cmd("CLIENT")
+            .arg("KILL")
+            .arg("TYPE")
+            .arg("pubsub")
+            .query_async(&mut admin)
+            .await
+            .expect("CLIENT KILL");
+        let (status, _) = a.post_json("/logout", Some(&token), &json!({})).await;
+        assert_eq!(status, 204);
+        // Nobody was subscribed from before the logout to after it: B
+        // cannot have heard of it from the bus. (Otherwise try again: a
+        // node resubscribed too soon, and this round tested nothing.)
+        if subscribers(admin.clone(), channel.clone()).await == 0 {
+            missed = true;
+        }
+        let frame = next_close(&mut on_b).await.expect("a close frame");
+        assert_eq!(u16::from(frame.code), 4001);
+        assert_eq!(frame.reason.as_str(), "session ended");
+        if missed {
+            break;
+        }
+    }
+    assert!(missed, "the logout was never published while B was cut off");
 }
