@@ -30,6 +30,10 @@ pub enum StoreError {
     /// log, never for a client.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// At start-up: the database named (never with its password) could
+    /// not be reached or opened, and why.
+    #[error("cannot open {target}: {reason}")]
+    Open { target: String, reason: String },
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("unsupported database URL {0:?}: use sqlite://… or postgres://…")]

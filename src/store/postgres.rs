@@ -28,6 +28,21 @@ pub struct PostgresStore {
 impl PostgresStore {
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url)?;
+        // One connection first, on its own: the pool would only say that it
+        // timed out, not why (refused, unknown database, authentication).
+        let target = format!(
+            "PostgreSQL at {}:{}, database {:?}",
+            options.get_host(),
+            options.get_port(),
+            options.get_database().unwrap_or(options.get_username())
+        );
+        let first = PgConnection::connect_with(&options)
+            .await
+            .map_err(|err| StoreError::Open {
+                target,
+                reason: err.to_string(),
+            })?;
+        first.close().await?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
