@@ -24,4 +24,5 @@ mod origins;
 mod presence;
 mod rates;
 mod registration;
+mod timeouts;
 mod v1_ws;
