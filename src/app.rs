@@ -14,13 +14,13 @@ use crate::error::ApiError;
 use crate::gateway;
 use crate::gateway::caps::SocketCaps;
 use crate::gateway::rates::UserRates;
+use crate::http_server;
 use crate::origins::{InvalidOrigin, OriginPolicy};
 use crate::store::{self, StoreError};
 use crate::web;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, header};
-use axum::serve::ListenerExt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -238,23 +238,13 @@ pub async fn serve(config: Config) -> Result<Server, StartError> {
         next_conn: AtomicU64::new(1),
         config,
     });
+    let timeouts =
+        http_server::Settings::new(state.config.header_timeout, state.config.idle_timeout);
     let router = router(state).layer(cors);
 
     let stop = shutdown.clone();
     let task = tokio::spawn(async move {
-        // Chat frames are small and latency matters: no Nagle delay.
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let served = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(stop.cancelled_owned())
-        .await;
-        if let Err(err) = served {
-            tracing::error!(error = %err, "server stopped with an error");
-        }
+        http_server::serve(listener, router, timeouts, stop).await;
         // The router (and its handle on the publisher) is gone now; sessions
         // hold the last ones. Once they are closed the writer drains its queue.
         sessions.close();

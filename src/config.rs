@@ -89,6 +89,17 @@ pub struct Config {
     /// Frames a connection may have waiting before it counts as too slow and is closed.
     #[arg(long, env = "PALAVER_OUTBOUND_QUEUE", default_value_t = DEFAULT_OUTBOUND_QUEUE)]
     pub outbound_queue: usize,
+    /// How long a client may take to send a request's head (from connecting,
+    /// or on a kept-alive connection from the head's first byte), and to
+    /// take in the `101` of a WebSocket upgrade; past it the connection is
+    /// dropped. 0: no limit.
+    #[arg(long, env = "PALAVER_HEADER_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub header_timeout: Duration,
+    /// How long an HTTP connection may move no byte either way (a keep-alive
+    /// connection between requests, or a request stalled in its body or its
+    /// answer) before it is closed. WebSockets have pings instead. 0: no limit.
+    #[arg(long, env = "PALAVER_IDLE_TIMEOUT", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub idle_timeout: Duration,
     /// How often the server pings each WebSocket; a peer silent for two intervals is dropped.
     #[arg(long, env = "PALAVER_PING_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration)]
     pub ping_interval: Duration,
@@ -166,6 +177,8 @@ impl Config {
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             outbound_queue: DEFAULT_OUTBOUND_QUEUE,
+            header_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(60),
             ping_interval: Duration::from_secs(30),
             presence_tick: Duration::from_millis(100),
             history_limit: DEFAULT_HISTORY_LIMIT,

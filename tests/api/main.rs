@@ -25,4 +25,5 @@ mod presence;
 mod rates;
 mod registration;
 mod sessions;
+mod timeouts;
 mod v1_ws;
