@@ -3,7 +3,7 @@
 
 use crate::api;
 use crate::auth::AuthError;
-use crate::auth::accounts::Accounts;
+use crate::auth::accounts::{Accounts, Caller, SessionsEnded};
 use crate::auth::throttle::{Limits, Throttle};
 use crate::auth::token::{self, KeySource, Tokens};
 use crate::bus::{Bus, BusError, InboundStream, LocalBus, RedisBus, RedisSettings};
@@ -14,7 +14,6 @@ use crate::error::ApiError;
 use crate::gateway;
 use crate::gateway::caps::SocketCaps;
 use crate::gateway::rates::UserRates;
-use crate::model::User;
 use crate::origins::{InvalidOrigin, OriginPolicy};
 use crate::store::{self, StoreError};
 use crate::web;
@@ -91,9 +90,19 @@ impl App {
         crate::client_addr::client_addr(peer, headers, &self.config.trusted_proxies)
     }
 
-    /// The user a token belongs to, if it is valid and the user still exists.
-    pub async fn authenticate(&self, token: Option<&str>) -> Result<User, ApiError> {
+    /// Who a token belongs to, if it is valid and its session lives.
+    pub async fn authenticate(&self, token: Option<&str>) -> Result<Caller, ApiError> {
         Ok(self.accounts.authenticate(token).await?)
+    }
+}
+
+/// Accounts end sessions; the chat core closes their sockets, on every node.
+struct SocketsOfEndedSessions(Arc<Chat>);
+
+#[async_trait::async_trait]
+impl SessionsEnded for SocketsOfEndedSessions {
+    async fn sessions_ended(&self, sessions: &[i64]) {
+        self.0.end_sessions(sessions).await;
     }
 }
 
@@ -202,6 +211,7 @@ pub async fn serve(config: Config) -> Result<Server, StartError> {
         .local_addr()
         .map_err(|e| StartError::Bind(addr, e))?;
 
+    let chat = Arc::new(chat);
     let sessions = TaskTracker::new();
     let state: AppState = Arc::new(App {
         accounts: Accounts::new(
@@ -213,8 +223,10 @@ pub async fn serve(config: Config) -> Result<Server, StartError> {
                 registrations_per_address: config.registrations_per_address,
             }),
             config.registration,
+            config.refresh_ttl,
+            Arc::new(SocketsOfEndedSessions(chat.clone())),
         ),
-        chat: Arc::new(chat),
+        chat,
         origins,
         rates: Arc::new(UserRates::new(config.rate_limit, config.replay_rate)),
         sockets: SocketCaps::new(

@@ -61,6 +61,10 @@ pub struct Config {
     /// How long an access token stays valid (e.g. 30m, 12h).
     #[arg(long, env = "PALAVER_TOKEN_TTL", default_value = "30m", value_parser = humantime::parse_duration)]
     pub token_ttl: Duration,
+    /// How long a login lasts without being used: a refresh token not used
+    /// within this ends its session (each refresh starts it again).
+    #[arg(long, env = "PALAVER_REFRESH_TTL", default_value = "30d", value_parser = humantime::parse_duration)]
+    pub refresh_ttl: Duration,
     /// How far past its expiry a token is still accepted, for clocks that
     /// drift between the nodes that issue and check it (whole seconds).
     #[arg(long, env = "PALAVER_TOKEN_LEEWAY", default_value = "5s", value_parser = humantime::parse_duration)]
@@ -156,6 +160,7 @@ impl Config {
             cluster: "palaver".into(),
             node_ttl: Duration::from_secs(15),
             token_ttl: Duration::from_secs(30 * 60),
+            refresh_ttl: Duration::from_secs(30 * 24 * 3600),
             token_leeway: Duration::from_secs(5),
             allowed_origins: Vec::new(),
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,

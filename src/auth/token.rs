@@ -1,5 +1,7 @@
 //! Access tokens: JWT, HS256 only (the algorithm is pinned when verifying, so
-//! a token cannot choose a weaker one), with the user id in `sub`.
+//! a token cannot choose a weaker one), with the user id in `sub` and the
+//! session in `sid`. A token without a session (issued before sessions
+//! existed) is not valid: it could not be ended.
 //!
 //! The signing key comes from `PALAVER_JWT_SECRET` or, failing that, from
 //! `<data-dir>/jwt.key`, generated at first start with mode 0600. It is never
@@ -93,8 +95,33 @@ pub fn load_key(
 struct Claims {
     sub: String,
     name: String,
+    sid: i64,
     iat: u64,
     exp: u64,
+}
+
+/// What a valid token says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    pub user: i64,
+    pub session: i64,
+    /// Seconds since the Unix epoch.
+    pub expires_at: u64,
+}
+
+/// A token just issued.
+pub struct Issued {
+    pub token: String,
+    /// Seconds since the Unix epoch.
+    pub expires_at: u64,
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
 }
 
 pub struct Tokens {
@@ -122,26 +149,36 @@ impl Tokens {
         self.ttl
     }
 
-    pub fn issue(&self, user: &User) -> Result<String, AuthError> {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs();
+    pub fn issue(&self, user: &User, session: i64) -> Result<Issued, AuthError> {
+        let now = unix_now();
         let claims = Claims {
             sub: user.id.to_string(),
             name: user.username.clone(),
+            sid: session,
             iat: now,
             exp: now + self.ttl.as_secs(),
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(|e| AuthError::Key(e.to_string()))
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| AuthError::Key(e.to_string()))?;
+        Ok(Issued {
+            token,
+            expires_at: claims.exp,
+        })
     }
 
-    /// The user id a valid, unexpired token was issued to.
-    pub fn verify(&self, token: &str) -> Result<i64, AuthError> {
+    /// Who a valid, unexpired token was issued to, and for which session.
+    pub fn verify(&self, token: &str) -> Result<Verified, AuthError> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|_| AuthError::InvalidToken)?;
-        data.claims.sub.parse().map_err(|_| AuthError::InvalidToken)
+        Ok(Verified {
+            user: data
+                .claims
+                .sub
+                .parse()
+                .map_err(|_| AuthError::InvalidToken)?,
+            session: data.claims.sid,
+            expires_at: data.claims.exp,
+        })
     }
 }
 
@@ -162,8 +199,11 @@ mod tests {
             id: 42,
             username: "ann".into(),
         };
-        let token = t.issue(&user).unwrap();
-        assert_eq!(t.verify(&token).unwrap(), 42);
+        let issued = t.issue(&user, 7).unwrap();
+        let token = issued.token;
+        let verified = t.verify(&token).unwrap();
+        assert_eq!((verified.user, verified.session), (42, 7));
+        assert_eq!(verified.expires_at, issued.expires_at);
         let other = Tokens::new(&Secret(vec![8; 32]), Duration::from_secs(60), LEEWAY);
         assert!(other.verify(&token).is_err());
         assert!(t.verify("not.a.token").is_err());
@@ -179,6 +219,7 @@ mod tests {
         let claims = Claims {
             sub: "42".into(),
             name: "ann".into(),
+            sid: 1,
             iat: now - 60,
             exp: now - 3,
         };
@@ -189,7 +230,7 @@ mod tests {
         )
         .unwrap();
         let lenient = Tokens::new(&secret, Duration::from_secs(60), LEEWAY);
-        assert_eq!(lenient.verify(&expired).unwrap(), 42);
+        assert_eq!(lenient.verify(&expired).unwrap().user, 42);
         let strict = Tokens::new(&secret, Duration::from_secs(60), Duration::ZERO);
         assert!(strict.verify(&expired).is_err());
     }
@@ -200,6 +241,26 @@ mod tests {
         let header = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0";
         let claims = "eyJzdWIiOiI0MiIsIm5hbWUiOiJhbm4iLCJpYXQiOjEsImV4cCI6OTk5OTk5OTk5OX0";
         assert!(tokens(60).verify(&format!("{header}.{claims}.")).is_err());
+    }
+
+    #[test]
+    fn a_token_without_a_session_is_refused() {
+        #[derive(Serialize)]
+        struct Old {
+            sub: String,
+            exp: u64,
+        }
+        let secret = Secret(vec![7; 32]);
+        let old = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &Old {
+                sub: "42".into(),
+                exp: unix_now() + 60,
+            },
+            &EncodingKey::from_secret(&secret.0),
+        )
+        .unwrap();
+        assert!(tokens(60).verify(&old).is_err());
     }
 
     #[test]

@@ -33,15 +33,17 @@ pub struct Delivery {
 }
 
 impl Delivery {
-    /// Starts the delivery task; it hands what it lets through to `sink`
-    /// and ends once every `Delivery` is dropped.
+    /// Starts the delivery task; it hands what it lets through to `sink`,
+    /// and sessions other nodes ended to `ended`, and ends once every
+    /// `Delivery` is dropped.
     pub fn start(
         store: Arc<dyn Store>,
         inbound: InboundStream,
         sink: impl FnMut(Vec<Arc<Event>>) + Send + 'static,
+        ended: impl FnMut(Vec<i64>) + Send + 'static,
     ) -> (Self, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(LOCAL_QUEUE);
-        let task = tokio::spawn(run(store, rx, inbound, sink));
+        let task = tokio::spawn(run(store, rx, inbound, sink, ended));
         (Self { tx }, task)
     }
 
@@ -110,6 +112,7 @@ async fn run(
     mut local: mpsc::Receiver<Local>,
     mut inbound: InboundStream,
     mut sink: impl FnMut(Vec<Arc<Event>>),
+    mut ended: impl FnMut(Vec<i64>),
 ) {
     let mut sequencer = Sequencer::default();
     let mut tick = tokio::time::interval(GAP_WAIT / 2);
@@ -135,6 +138,7 @@ async fn run(
                         sequencer.accept(Arc::new(Event::new(event)), &mut out);
                     }
                 }
+                Some(Inbound::SessionsEnded(sessions)) => ended(sessions),
                 Some(Inbound::Reconnected) => {
                     for gap in sequencer.everything_missed() {
                         fill(&mut sequencer, store.as_ref(), &gap, &mut out).await;
@@ -219,13 +223,18 @@ mod tests {
     fn harness(store: Arc<dyn Store>) -> Harness {
         let (bus, inbound) = mpsc::channel(16);
         let (seen, delivered) = mpsc::unbounded_channel();
-        let (delivery, _) = Delivery::start(store, inbound, move |events| {
-            for event in events {
-                if let RoomEvent::Message(m) = &event.kind {
-                    let _ = seen.send(m.seq);
+        let (delivery, _) = Delivery::start(
+            store,
+            inbound,
+            move |events| {
+                for event in events {
+                    if let RoomEvent::Message(m) = &event.kind {
+                        let _ = seen.send(m.seq);
+                    }
                 }
-            }
-        });
+            },
+            |_| {},
+        );
         Harness {
             bus,
             delivered,

@@ -16,6 +16,7 @@ pub mod outbox;
 mod presence;
 pub mod publisher;
 mod sequencer;
+pub mod sessions;
 
 use crate::bus::{Bus, InboundStream, MembershipChange};
 use crate::model::{
@@ -27,7 +28,8 @@ use event::Event;
 use hub::{Hub, Member};
 use outbox::{Outbound, Outbox};
 use publisher::{PostError, PostReply, Publisher};
-use std::sync::Arc;
+use sessions::{LiveSessions, SessionEnd, Watch};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -40,6 +42,7 @@ pub struct Chat {
     store: Arc<dyn Store>,
     publisher: Publisher,
     fanout: Fanout,
+    sessions: Arc<LiveSessions>,
 }
 
 /// The core's tasks that shutdown waits for.
@@ -62,9 +65,16 @@ impl Chat {
     ) -> (Self, Tasks) {
         let hub = Arc::new(Hub::new(presence_tick));
         let to_hub = hub.clone();
-        let (delivery, _) = Delivery::start(store.clone(), inbound, move |events| {
-            to_hub.deliver_all(events);
-        });
+        let sessions = Arc::new(LiveSessions::default());
+        let ended_elsewhere = sessions.clone();
+        let (delivery, _) = Delivery::start(
+            store.clone(),
+            inbound,
+            move |events| to_hub.deliver_all(events),
+            move |ended| {
+                ended_elsewhere.end(&ended);
+            },
+        );
         let fanout = Fanout { delivery, bus };
         if fanout.bus.is_shared() {
             tokio::spawn(poll_presence(hub.clone(), fanout.bus.clone(), shutdown));
@@ -75,8 +85,30 @@ impl Chat {
             store,
             publisher,
             fanout,
+            sessions,
         };
         (chat, Tasks { writer })
+    }
+
+    /// Registers connection `conn` of login `session`: when the session
+    /// ends, here or on another node, `end` is told.
+    pub fn watch_session(&self, session: i64, conn: ConnId, end: Weak<dyn SessionEnd>) -> Watch {
+        self.sessions.watch(session, conn, end)
+    }
+
+    /// Closes the connections of `sessions` (already ended in the store) on
+    /// every node.
+    pub async fn end_sessions(&self, sessions: &[i64]) {
+        if sessions.is_empty() {
+            return;
+        }
+        let here = self.sessions.end(sessions);
+        tracing::debug!(?sessions, connections = here, "sessions ended");
+        if let Err(err) = self.fanout.bus.end_sessions(sessions).await {
+            // Their tokens are refused everywhere already; only the other
+            // nodes' open sockets are left, until their tokens expire.
+            tracing::error!(error = %err, "ended sessions not told to the other nodes");
+        }
     }
 
     pub async fn rooms(&self) -> Result<Vec<Room>, StoreError> {

@@ -19,6 +19,19 @@ pub const POLICY_VIOLATION: u16 = 1008;
 pub const TOO_BIG: u16 = 1009;
 /// The connection's outbound queue overflowed: reconnect and resume.
 pub const SLOW_CONSUMER: u16 = 4000;
+/// The login session ended (logout, password change, a copied refresh
+/// token), or the connection's access token expired without an `auth`:
+/// log in (or refresh) before reconnecting.
+pub const SESSION: u16 = 4001;
+pub const SESSION_ENDED: &str = "session ended";
+pub const TOKEN_EXPIRED: &str = "token expired";
+
+/// The chat core tells a connection its session ended through its closer.
+impl crate::chat::sessions::SessionEnd for Closer {
+    fn session_ended(&self) {
+        self.close(SESSION, SESSION_ENDED);
+    }
+}
 
 /// Asks the connection's writer to close, once, with a code and a reason.
 #[derive(Default)]

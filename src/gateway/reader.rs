@@ -10,14 +10,16 @@ use super::close::{Closer, INVALID_DATA, POLICY_VIOLATION, TOO_BIG, UNSUPPORTED_
 use super::writer::{Activity, Writer};
 use super::{Protocol, compat, v1};
 use crate::app::AppState;
+use crate::auth::accounts::Caller;
 use crate::chat::outbox::{Outbound, Outbox};
+use crate::chat::sessions::{SessionEnd, Watch};
 use crate::model::{ConnId, Room, User};
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use futures_util::stream::{FuturesOrdered, SplitStream};
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -33,6 +35,8 @@ pub type PendingReply = BoxFuture<'static, Option<String>>;
 pub struct Session {
     pub state: AppState,
     pub user: User,
+    /// The login session whose token opened (or last renewed) the connection.
+    pub login: i64,
     pub conn: ConnId,
     pub outbox: Outbox,
     pub closer: Arc<Closer>,
@@ -42,6 +46,10 @@ pub struct Session {
     pub pending: FuturesOrdered<PendingReply>,
     /// What the client did wrong lately, for closing one that keeps at it.
     pub tally: Tally,
+    /// When the peer was heard from, and until when its token is good.
+    pub activity: Arc<Activity>,
+    /// Closes the connection when its login session ends, on any node.
+    pub watch: Watch,
 }
 
 impl Session {
@@ -83,16 +91,28 @@ pub struct Tally {
 pub fn run(
     state: AppState,
     socket: WebSocket,
-    user: User,
+    caller: Caller,
     protocol: Protocol,
     room: Option<Result<Room, String>>,
 ) -> impl Future<Output = ()> + Send + 'static {
+    let Caller {
+        user,
+        session: login,
+        expires_at,
+    } = caller;
     let conn = state.next_conn_id();
     let (outbox, receiver) = Outbox::new(state.config.outbound_queue);
     let (sink, stream) = socket.split();
     let done = CancellationToken::new();
     let activity = Arc::new(Activity::new());
+    // The chapter's client cannot renew a token: its socket lives until
+    // the session ends.
+    if protocol == Protocol::V1 {
+        activity.expire_at(expires_at, super::writer::unix_ms());
+    }
     let closer = Arc::new(Closer::default());
+    let ends: Weak<dyn SessionEnd> = Arc::downgrade(&closer) as Weak<dyn SessionEnd>;
+    let watch = state.chat.watch_session(login, conn, ends);
     let writer = Writer {
         protocol,
         user_id: user.id,
@@ -111,18 +131,20 @@ pub fn run(
     let session = Session {
         state,
         user,
+        login,
         conn,
         outbox,
         closer,
         rooms: HashMap::new(),
         pending: FuturesOrdered::new(),
         tally: Tally::default(),
+        activity,
+        watch,
     };
     let connection = Connection {
         stream,
         protocol,
         done,
-        activity,
         writer,
     };
     serve(session, connection, room)
@@ -133,7 +155,6 @@ struct Connection {
     stream: SplitStream<WebSocket>,
     protocol: Protocol,
     done: CancellationToken,
-    activity: Arc<Activity>,
     writer: JoinHandle<()>,
 }
 
@@ -142,7 +163,6 @@ async fn serve(mut session: Session, connection: Connection, room: Option<Result
         stream,
         protocol,
         done,
-        activity,
         writer,
     } = connection;
     match (room, protocol) {
@@ -155,7 +175,7 @@ async fn serve(mut session: Session, connection: Connection, room: Option<Result
         ),
         (None, Protocol::V1) => {}
     }
-    read_loop(&mut session, stream, protocol, &done, &activity).await;
+    read_loop(&mut session, stream, protocol, &done).await;
 
     let rooms: Vec<String> = session.rooms.keys().cloned().collect();
     for room in rooms {
@@ -175,7 +195,6 @@ async fn read_loop(
     mut stream: SplitStream<WebSocket>,
     protocol: Protocol,
     done: &CancellationToken,
-    activity: &Activity,
 ) {
     loop {
         tokio::select! {
@@ -194,7 +213,7 @@ async fn read_loop(
                 }
             }
             frame = stream.next() => {
-                activity.touch();
+                session.activity.touch();
                 match frame {
                     // Boxed: a connection spends its life waiting here, and
                     // an inline handler would make every idle connection's

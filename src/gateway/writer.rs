@@ -11,7 +11,7 @@
 //! The writer is generic over its `Sink`, so that it can be tested without
 //! a socket.
 
-use super::close::{Closer, GOING_AWAY, SLOW_CONSUMER};
+use super::close::{Closer, GOING_AWAY, SESSION, SLOW_CONSUMER, TOKEN_EXPIRED};
 use super::rates::UserRates;
 use super::{Protocol, compat, v1};
 use crate::chat::Chat;
@@ -32,10 +32,37 @@ const REPLAY_PAGE: i64 = super::rates::REPLAY_PAGE as i64;
 /// How long a close frame may take to go out to a peer that may not read.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
-/// When the peer was last heard from, for the ping timeout.
+/// How long before its access token expires a v1 connection is told to
+/// renew it (or half the token's lifetime, if that is shorter).
+const RENEW_NOTICE_MS: u64 = 60_000;
+
+/// When the peer was last heard from, for the ping timeout; and until when
+/// its access token is good, for the renewal notice and the expiry close.
+/// Both are checked at the ping tick, so they are as exact as the ping
+/// interval.
 pub struct Activity {
     start: Instant,
     last_ms: AtomicU64,
+    /// Unix milliseconds; 0: never (the chapter's protocol, whose client
+    /// cannot renew: such a socket lives until its session ends).
+    expires_at_ms: AtomicU64,
+    /// Unix milliseconds when to send the renewal notice; 0 once sent.
+    notice_at_ms: AtomicU64,
+}
+
+/// What the token's expiry asks of the writer at a tick.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Expiry {
+    Valid,
+    /// Tell the client to renew: the token expires in this many ms.
+    RenewSoon(u64),
+    Expired,
+}
+
+pub fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 impl Activity {
@@ -43,7 +70,35 @@ impl Activity {
         Self {
             start: Instant::now(),
             last_ms: AtomicU64::new(0),
+            expires_at_ms: AtomicU64::new(0),
+            notice_at_ms: AtomicU64::new(0),
         }
+    }
+
+    /// The connection's token (now) expires at `expires_at` (Unix seconds).
+    pub fn expire_at(&self, expires_at: u64, now_ms: u64) {
+        let expires_at_ms = expires_at.saturating_mul(1000);
+        let left = expires_at_ms.saturating_sub(now_ms);
+        let notice = expires_at_ms - RENEW_NOTICE_MS.min(left / 2);
+        self.notice_at_ms.store(notice.max(1), Ordering::Relaxed);
+        self.expires_at_ms.store(expires_at_ms, Ordering::Relaxed);
+    }
+
+    /// Where the token stands at `now_ms`; says `RenewSoon` once per token.
+    pub fn expiry(&self, now_ms: u64) -> Expiry {
+        let expires_at = self.expires_at_ms.load(Ordering::Relaxed);
+        if expires_at == 0 {
+            return Expiry::Valid;
+        }
+        if now_ms >= expires_at {
+            return Expiry::Expired;
+        }
+        let notice_at = self.notice_at_ms.load(Ordering::Relaxed);
+        if notice_at != 0 && now_ms >= notice_at {
+            self.notice_at_ms.store(0, Ordering::Relaxed);
+            return Expiry::RenewSoon(expires_at - now_ms);
+        }
+        Expiry::Valid
     }
 
     pub fn touch(&self) {
@@ -86,6 +141,7 @@ const TOO_SLOW: (u16, &str) = (
     "too slow: outbound queue overflowed, reconnect and resume",
 );
 const SHUTTING_DOWN: (u16, &str) = (GOING_AWAY, "server shutting down");
+const EXPIRED: (u16, &str) = (SESSION, TOKEN_EXPIRED);
 
 impl Writer {
     pub async fn run<S>(mut self, mut sink: S, receiver: OutboxReceiver)
@@ -151,6 +207,16 @@ impl Writer {
                     if self.activity.idle() > 2 * period {
                         tracing::debug!("peer silent for two ping intervals; dropping it");
                         return None;
+                    }
+                    match self.activity.expiry(unix_ms()) {
+                        Expiry::Valid => {}
+                        Expiry::Expired => return Some(EXPIRED),
+                        Expiry::RenewSoon(expires_in_ms) => {
+                            let notice = v1::renew_notice(expires_in_ms);
+                            if sink.feed(Message::Text(notice.into())).await.is_err() {
+                                return None;
+                            }
+                        }
                     }
                     if sink.send(Message::Ping(Default::default())).await.is_err() {
                         return None;

@@ -30,10 +30,15 @@ pub enum Command {
         room: String,
     },
     Ping,
+    /// A fresh access token for this connection's session, so that it
+    /// outlives the token it was opened with.
+    Auth {
+        token: String,
+    },
 }
 
 /// Each command and what its fields must be, for the refusal of a bad one.
-const USAGE: [(&str, &str); 6] = [
+const USAGE: [(&str, &str); 7] = [
     ("hello", "\"hello\" takes capabilities: a list of strings"),
     (
         "subscribe",
@@ -46,6 +51,7 @@ const USAGE: [(&str, &str); 6] = [
     ),
     ("typing", "\"typing\" needs room (a string)"),
     ("ping", "\"ping\" takes no fields"),
+    ("auth", "\"auth\" needs token (a string)"),
 ];
 
 /// Why a frame is not a command.
