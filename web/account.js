@@ -114,7 +114,9 @@ async function loadSessions() {
   try {
     const sessions = await api.sessions();
     clear(el.sessionList);
-    el.sessionList.append(...sessions.map(sessionItem));
+    // This browser's first, then the others, newest first (as the server lists them).
+    const ordered = [...sessions.filter((s) => s.current), ...sessions.filter((s) => !s.current)];
+    el.sessionList.append(...ordered.map(sessionItem));
   } catch (err) {
     if (handleApiError(err)) return;
     el.sessionsError.textContent = `Could not list the sessions: ${err.message}`;

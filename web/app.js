@@ -6,6 +6,7 @@
 // - api.js: HTTP calls; a 401 gets one fresh token and one more try.
 // - session.js: the session (access and refresh token) in localStorage.
 // - refresh.js: silent refresh, one tab at a time (navigator.locks).
+// - vault.js: the session in IndexedDB, which all tabs see alike.
 // - socket.js: the one palaver.v1 WebSocket: hello, auth, reconnect with backoff.
 // - auth.js: the login / registration form.
 // - account.js: password change, sessions, log out everywhere.
@@ -25,8 +26,9 @@ import { Connection, CLOSE } from './socket.js';
 import { clear, setAvatar } from './dom.js';
 import { el, bindElements } from './elements.js';
 import { S, isMe, ROOMS_REFRESH } from './state.js';
-import { readSession, forgetSession, handleApiError, whenUnauthorized, sameSession, endedReason, NOTICES, SESSION_KEY } from './session.js';
+import { readSession, handleApiError, whenUnauthorized, sameSession, endedReason, NOTICES, SESSION_KEY } from './session.js';
 import { TokenKeeper, SessionOver } from './refresh.js';
+import { openVault } from './vault.js';
 import { wireAccount, closeAccount } from './account.js';
 import { setView, wireLayout } from './layout.js';
 import { showAuth, wireAuth } from './auth.js';
@@ -48,6 +50,7 @@ function startChat(session) {
   S.expiredCloses = 0;
   S.keeper = new TokenKeeper({
     session,
+    vault: S.vault,
     storage: localStorage,
     locks: navigator.locks ?? null,
     refresh: (refreshToken) => api.refresh(refreshToken),
@@ -101,7 +104,7 @@ function endSession(reason, notice = NOTICES[reason] || NOTICES.ended) {
   S.rooms.clear();
   S.current = null;
   S.session = null;
-  forgetSession(localStorage, reason, mine);
+  S.vault.forget(reason, mine).catch((err) => console.warn('could not forget the session', err));
   clear(el.listHost);
   clear(el.roomList);
   clear(el.onlineList);
@@ -298,7 +301,10 @@ async function onSocketRefused() {
 // ---------------------------------------------------------------- boot
 
 function wire() {
-  wireAuth(startChat);
+  wireAuth(async (session) => {
+    await S.vault.write(session);
+    startChat(session);
+  });
   wireLayout();
   wireStatus();
   wireRooms();
@@ -323,15 +329,22 @@ function wire() {
   window.addEventListener('storage', onStorage);
 }
 
-function boot() {
+async function boot() {
   bindElements();
+  S.vault = openVault(globalThis.indexedDB, localStorage);
   whenUnauthorized(onUnauthorized);
   useTokens({
     current: () => S.session?.token ?? null,
     renew: (rejected) => (S.keeper ? S.keeper.renew(rejected) : Promise.reject(new SessionOver('ended'))),
   });
   wire();
-  const session = readSession(localStorage);
+  let session;
+  try {
+    session = await S.vault.read();
+  } catch (err) {
+    console.warn('could not read the session from IndexedDB', err);
+    session = readSession(localStorage);
+  }
   if (session) startChat(session);
   else showAuth();
 }

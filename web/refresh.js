@@ -6,10 +6,11 @@
 //
 // - Every refresh runs under one cross-tab lock (navigator.locks; where
 //   that is missing, outside a secure context, a lease in localStorage).
-// - Inside the lock the tab reads the stored session afresh. If another tab
-//   rotated it meanwhile, the stored access token is taken as it is (no
-//   request); else the stored refresh token, always the newest, is spent and
-//   the new pair stored before the lock is let go.
+// - Inside the lock the tab reads the stored session afresh, from the vault
+//   (vault.js: IndexedDB, which every tab sees alike, unlike localStorage).
+//   If another tab rotated it meanwhile, the stored access token is taken as
+//   it is (no request); else the stored refresh token, always the newest, is
+//   spent and the new pair stored before the lock is let go.
 //
 // A 401 from POST /token/refresh means the session is over (expired, ended,
 // or logged out): the page goes back to the login form. Any other failure
@@ -21,7 +22,7 @@
 
 import { ApiError } from './api.js';
 import { MAX_TIMER } from './state.js';
-import { EXPIRY_MARGIN, NOTICES, endedReason, forgetSession, readSession, sameSession, sessionFromToken, writeSession } from './session.js';
+import { EXPIRY_MARGIN, NOTICES, sameSession, sessionFromToken } from './session.js';
 
 export const LOCK_NAME = 'palaver.refresh';
 export const LEASE_KEY = 'palaver.refresh.lease';
@@ -112,13 +113,15 @@ export async function withLock(fn, { locks, storage, owner, now = Date.now, slee
 
 export class TokenKeeper {
   /**
-   * session: this tab's session (session.js); storage: localStorage;
-   * locks: navigator.locks or null; refresh(refreshToken): POST
+   * session: this tab's session (session.js); vault: where sessions are
+   * kept (vault.js); storage: localStorage, for the lease where locks is
+   * null; locks: navigator.locks or null; refresh(refreshToken): POST
    * /token/refresh's answer; onrenewed(session): a new access token is in
    * use; onended(reason): the session is over (once).
    */
-  constructor({ session, storage, locks, refresh, onrenewed = () => {}, onended = () => {}, now = Date.now, timers = globalThis, random = Math.random, sleep, owner }) {
+  constructor({ session, vault, storage, locks, refresh, onrenewed = () => {}, onended = () => {}, now = Date.now, timers = globalThis, random = Math.random, sleep, owner }) {
     this.session = session;
+    this.vault = vault;
     this.storage = storage;
     this.locks = locks;
     this.refresh = refresh;
@@ -210,25 +213,25 @@ export class TokenKeeper {
 
   async underLock(rejected) {
     const now = this.now();
-    const stored = readSession(this.storage, now);
+    const stored = await this.vault.read(now);
     const step = plan(stored, this.session, rejected, now);
     if (step.kind === 'adopt') return step.session;
     if (step.kind === 'ended') {
       // A session with no refresh token just ran out; else another tab's logout says why.
-      throw new SessionOver(sameSession(stored, this.session) ? 'expired' : endedReason(this.storage) || 'ended');
+      throw new SessionOver(sameSession(stored, this.session) ? 'expired' : this.vault.endedReason() || 'ended');
     }
     let answer;
     try {
       answer = await this.refresh(step.refreshToken);
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) {
-        forgetSession(this.storage, 'expired', this.session);
+        await this.vault.forget('expired', this.session);
         throw new SessionOver('expired');
       }
       throw err;
     }
     const fresh = sessionFromToken(answer, this.session.username, this.now());
-    writeSession(this.storage, fresh);
+    await this.vault.write(fresh);
     return fresh;
   }
 

@@ -1,7 +1,7 @@
 // The session: an access token (short-lived, sent with every call), the
 // refresh token that buys the next one, and who it is. Kept in localStorage,
 // so a reload stays logged in and every tab of this browser shares one
-// session (refresh.js keeps the tabs from spending one refresh token twice).
+// session; vault.js keeps the copy that refresh.js reads under its lock.
 
 import { ApiError } from './api.js';
 
@@ -48,20 +48,23 @@ export function sameSession(a, b) {
 export function readSession(storage, now = Date.now()) {
   try {
     const s = JSON.parse(storage.getItem(SESSION_KEY) || 'null');
-    if (
-      s &&
-      typeof s.token === 'string' &&
-      typeof s.username === 'string' &&
-      typeof s.expiresAt === 'number' &&
-      (typeof s.refreshToken === 'string' || s.expiresAt > now + EXPIRY_MARGIN)
-    ) {
-      return s;
-    }
+    if (isUsable(s, now)) return s;
   } catch {
     /* unreadable: start over */
   }
   storage.removeItem(SESSION_KEY);
   return null;
+}
+
+/** A session with a token that is good, or a refresh token to get one. */
+export function isUsable(s, now = Date.now()) {
+  return (
+    !!s &&
+    typeof s.token === 'string' &&
+    typeof s.username === 'string' &&
+    typeof s.expiresAt === 'number' &&
+    (typeof s.refreshToken === 'string' || s.expiresAt > now + EXPIRY_MARGIN)
+  );
 }
 
 export function writeSession(storage, session) {

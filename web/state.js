@@ -17,6 +17,7 @@ export const MAX_MESSAGE_BYTES = 64 * 1024;
 export const S = {
   session: null, // { token, refreshToken, username, expiresAt, lifetime } (session.js)
   keeper: null, // TokenKeeper (refresh.js): renews the session's access token
+  vault: null, // where the session is kept (vault.js); set at boot, kept across logins
   leaving: false, // a log out is on its way to the server: its 4001 and 401s are expected
   expiredCloses: 0, // sockets closed for an expired token since a renewal last worked
   conn: null,

@@ -128,3 +128,79 @@ export function fakeServer({ ttl = 6, now = Date.now, sid = '7' } = {}) {
   };
   return server;
 }
+
+/**
+ * localStorage as Chromium gives it to several tabs: each tab reads its own
+ * copy, and hears of another tab's write only `lag` ms later.
+ */
+export function laggyStorages(count, lag = 5) {
+  const tabs = Array.from({ length: count }, () => memoryStorage());
+  return tabs.map((mine) => ({
+    getItem: mine.getItem,
+    setItem(k, v) {
+      mine.setItem(k, v);
+      for (const other of tabs) if (other !== mine) setTimeout(() => other.setItem(k, v), lag);
+    },
+    removeItem(k) {
+      mine.removeItem(k);
+      for (const other of tabs) if (other !== mine) setTimeout(() => other.removeItem(k), lag);
+    },
+  }));
+}
+
+/** Just enough IndexedDB for web/vault.js: one database, object stores of keys and values, transactions that commit in order. */
+export function fakeIndexedDB() {
+  const stores = new Map();
+  const later = (fn) => setImmediate(fn);
+  const request = () => ({ onsuccess: null, onerror: null, result: undefined });
+  const db = {
+    opened: 0,
+    objectStoreNames: [],
+    createObjectStore(name) {
+      stores.set(name, new Map());
+    },
+    transaction(name, mode) {
+      const data = stores.get(name);
+      const tx = { oncomplete: null, onerror: null, onabort: null, pending: 0 };
+      const finish = () => {
+        if (--tx.pending === 0) later(() => tx.oncomplete?.());
+      };
+      const op = (run) => {
+        const r = request();
+        tx.pending += 1;
+        later(() => {
+          r.result = run();
+          r.onsuccess?.();
+          finish();
+        });
+        return r;
+      };
+      tx.objectStore = () => ({
+        get: (key) => op(() => (data.has(key) ? structuredClone(data.get(key)) : undefined)),
+        put: (value, key) => {
+          if (mode !== 'readwrite') throw new Error('ReadOnlyError');
+          return op(() => {
+            data.set(key, structuredClone(value));
+            return key;
+          });
+        },
+      });
+      return tx;
+    },
+    close() {},
+  };
+  return {
+    db,
+    stores,
+    open() {
+      const r = request();
+      later(() => {
+        db.opened += 1;
+        r.result = db;
+        if (!stores.size) r.onupgradeneeded?.();
+        r.onsuccess?.();
+      });
+      return r;
+    },
+  };
+}

@@ -7,6 +7,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { TokenKeeper, SessionOver, refreshAt, retryDelay, plan, withLock, LEASE_KEY } from '../../web/refresh.js';
 import { sessionFromToken, writeSession, readSession, forgetSession, SESSION_KEY } from '../../web/session.js';
+import { storageVault } from '../../web/vault.js';
 import { ApiError } from '../../web/api.js';
 import { memoryStorage, fakeLocks, fakeClock, fakeServer, settle, jwt } from './fakes.mjs';
 
@@ -20,6 +21,7 @@ function browser({ ttl = 6, locks = fakeLocks(), clock = fakeClock() } = {}) {
     const events = { renewed: [], ended: [] };
     const keeper = new TokenKeeper({
       session: readSession(storage, clock.now()),
+      vault: storageVault(storage),
       storage,
       locks,
       refresh: (t) => server.refresh(t),
@@ -99,7 +101,7 @@ test('without navigator.locks, the localStorage lease keeps two tabs apart', asy
   const server = fakeServer({ ttl: 6 });
   writeSession(storage, sessionFromToken(server.login(), 'ann', Date.now() - 3_000));
   const tab = () =>
-    new TokenKeeper({ session: readSession(storage), storage, locks: null, refresh: (t) => server.refresh(t), timers: { setTimeout: () => 0, clearTimeout() {} } });
+    new TokenKeeper({ session: readSession(storage), vault: storageVault(storage), storage, locks: null, refresh: (t) => server.refresh(t), timers: { setTimeout: () => 0, clearTimeout() {} } });
   const tabs = [tab(), tab(), tab()];
   const tokens = await Promise.all(tabs.map((k) => k.renew()));
   assert.equal(server.refreshes, 1);
@@ -212,7 +214,7 @@ test('a session with no refresh token (an older server) ends when its token does
   const events = [];
   const session = sessionFromToken({ access_token: 't', expires_in: 60 }, 'ann', clock.now());
   writeSession(storage, session);
-  const keeper = new TokenKeeper({ session, storage, locks: fakeLocks(), refresh: () => assert.fail('no refresh'), onended: (r) => events.push(r), now: clock.now, timers: clock.timers });
+  const keeper = new TokenKeeper({ session, vault: storageVault(storage), storage, locks: fakeLocks(), refresh: () => assert.fail('no refresh'), onended: (r) => events.push(r), now: clock.now, timers: clock.timers });
   keeper.schedule();
   await clock.advance(59_999);
   assert.deepEqual(events, []);
@@ -256,7 +258,7 @@ test('SessionOver is an ApiError 401 with the notice for its reason', () => {
   assert.match(new SessionOver('ended').detail, /session has ended/);
 });
 
-test('a tab closed mid-refresh lets the lock go; the next tab refreshes normally', async () => {
+test('a refresh that failed lets the lock go; the next tab refreshes normally', async () => {
   const { server, clock, tab, locks } = browser();
   const a = tab({ refresh: () => Promise.reject(new ApiError(0, 'Cannot reach the server.')) });
   const b = tab();
