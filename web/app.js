@@ -51,7 +51,6 @@ function startChat(session) {
   S.keeper = new TokenKeeper({
     session,
     vault: S.vault,
-    storage: localStorage,
     locks: navigator.locks ?? null,
     refresh: (refreshToken) => api.refresh(refreshToken),
     onrenewed(renewed) {

@@ -1,11 +1,11 @@
 // Silent refresh: the access token is replaced before it expires, so an
 // active user is never logged out. The refresh token rotates on every use,
 // and presenting a used one ends the whole session (the server takes it for
-// a stolen token), so the tabs of one browser, which share the session in
-// localStorage, must never both spend the same refresh token:
+// a stolen token), so the tabs of one browser, which share one session,
+// must never both spend the same refresh token:
 //
 // - Every refresh runs under one cross-tab lock (navigator.locks; where
-//   that is missing, outside a secure context, a lease in localStorage).
+//   that is missing, outside a secure context, a lease kept by vault.js).
 // - Inside the lock the tab reads the stored session afresh, from the vault
 //   (vault.js: IndexedDB, which every tab sees alike, unlike localStorage).
 //   If another tab rotated it meanwhile, the stored access token is taken as
@@ -17,7 +17,7 @@
 // (network, restart) is tried again with backoff while the access token
 // still works.
 //
-// TokenKeeper is given its storage, locks, clock and timers, so the unit
+// TokenKeeper is given its vault, locks, clock and timers, so the unit
 // tests (e2e/unit/refresh.test.mjs) run two "tabs" against a fake server.
 
 import { ApiError } from './api.js';
@@ -25,7 +25,6 @@ import { MAX_TIMER } from './state.js';
 import { EXPIRY_MARGIN, NOTICES, sameSession, sessionFromToken } from './session.js';
 
 export const LOCK_NAME = 'palaver.refresh';
-export const LEASE_KEY = 'palaver.refresh.lease';
 /**
  * How far ahead of expiry a token is refreshed: the server warns a socket
  * (auth_expiring) at max(expiry − 60 s, half the lifetime), so the page
@@ -37,9 +36,8 @@ const LEAD_SHARE = 0.6;
 /** Before a failed refresh (not a 401) is tried again: 1 s doubling to 30 s. */
 const RETRY_BASE = 1_000;
 const RETRY_MAX = 30_000;
-/** The fallback lock: held at most this long (the refresh request times out sooner), and checked this often. */
+/** The lease that stands in for navigator.locks: held at most this long (the refresh request times out sooner), and checked this often. */
 const LEASE = 15_000;
-const LEASE_SETTLE = 50;
 const LEASE_POLL = 100;
 
 /** The session is over: the user has to log in again. An ApiError 401, so callers of the api treat it as one. */
@@ -77,52 +75,33 @@ export function plan(stored, mine, rejected, now) {
   return { kind: 'refresh', refreshToken: stored.refreshToken };
 }
 
-function readLease(storage) {
-  try {
-    const lease = JSON.parse(storage.getItem(LEASE_KEY) || 'null');
-    return lease && typeof lease.owner === 'string' && typeof lease.until === 'number' ? lease : null;
-  } catch {
-    return null;
-  }
-}
-
 /**
- * Runs fn holding the cross-tab refresh lock. The localStorage lease is a
- * fallback: a tab writes its claim, waits a moment, and holds the lease
- * only if its claim is still the one stored (the last writer wins). It is
- * not as strict as navigator.locks, but two tabs would have to claim within
- * a few milliseconds of each other to both get it.
+ * Runs fn holding the cross-tab refresh lock: navigator.locks, or else a
+ * lease from the vault (vault.js), taken when free or run out (a tab that
+ * died holding it), held at most LEASE ms (the refresh request gives up
+ * sooner), and checked every LEASE_POLL ms while another tab has it.
  */
-export async function withLock(fn, { locks, storage, owner, now = Date.now, sleep = (ms) => new Promise((r) => setTimeout(r, ms)) }) {
+export async function withLock(fn, { locks, lease, owner, now = Date.now, sleep = (ms) => new Promise((r) => setTimeout(r, ms)) }) {
   if (locks && typeof locks.request === 'function') return locks.request(LOCK_NAME, { mode: 'exclusive' }, fn);
-  for (;;) {
-    const lease = readLease(storage);
-    if (!lease || lease.until <= now() || lease.owner === owner) {
-      storage.setItem(LEASE_KEY, JSON.stringify({ owner, until: now() + LEASE }));
-      await sleep(LEASE_SETTLE);
-      if (readLease(storage)?.owner === owner) break;
-    }
-    await sleep(LEASE_POLL);
-  }
+  while (!(await lease.claim(owner, now() + LEASE, now()))) await sleep(LEASE_POLL);
   try {
     return await fn();
   } finally {
-    if (readLease(storage)?.owner === owner) storage.removeItem(LEASE_KEY);
+    await lease.release(owner).catch(() => {});
   }
 }
 
 export class TokenKeeper {
   /**
-   * session: this tab's session (session.js); vault: where sessions are
-   * kept (vault.js); storage: localStorage, for the lease where locks is
-   * null; locks: navigator.locks or null; refresh(refreshToken): POST
+   * session: this tab's session (session.js); vault: where sessions (and
+   * the lease, where locks is null) are kept (vault.js); locks:
+   * navigator.locks or null; refresh(refreshToken): POST
    * /token/refresh's answer; onrenewed(session): a new access token is in
    * use; onended(reason): the session is over (once).
    */
-  constructor({ session, vault, storage, locks, refresh, onrenewed = () => {}, onended = () => {}, now = Date.now, timers = globalThis, random = Math.random, sleep, owner }) {
+  constructor({ session, vault, locks, refresh, onrenewed = () => {}, onended = () => {}, now = Date.now, timers = globalThis, random = Math.random, sleep, owner }) {
     this.session = session;
     this.vault = vault;
-    this.storage = storage;
     this.locks = locks;
     this.refresh = refresh;
     this.onrenewed = onrenewed;
@@ -188,7 +167,7 @@ export class TokenKeeper {
     try {
       session = await withLock(() => this.underLock(rejected), {
         locks: this.locks,
-        storage: this.storage,
+        lease: this.vault,
         owner: this.owner,
         now: this.now,
         ...(this.sleep ? { sleep: this.sleep } : {}),

@@ -1,9 +1,11 @@
-// Silent refresh: on a palaver whose access tokens last 6 s, two users (one
-// of them with two tabs, which share one session and so one refresh token)
-// chat for several token lifetimes. Nobody is logged out, no page reloads,
-// each page keeps its one socket (the token is renewed on it with `auth`),
-// and the two tabs never spend one refresh token twice (the server would
-// end the session). Then the refresh requests of one user are held up past
+// Silent refresh: on a palaver whose access tokens last 6 s, three users
+// chat for several token lifetimes: ann in two tabs (which share one
+// session and so one refresh token), bob in one, and cy in two tabs of a
+// browser without navigator.locks (as outside a secure context: the tabs
+// take turns through the vault's IndexedDB lease instead). Nobody is logged
+// out, no page reloads, each page keeps its one socket (the token is
+// renewed on it with `auth`), and no two tabs spend one refresh token twice
+// (the server would end the session). Then the refresh requests of one user are held up past
 // the token's expiry: the socket is closed (4001 "token expired"), a history
 // request gets a real 401; once refresh gets through again, the request is
 // retried, the socket comes back, and what was written meanwhile arrives.
@@ -51,7 +53,7 @@ async function stillTheSamePage(page) {
 }
 
 export default {
-  name: 'silent refresh: chatting across many short token lifetimes, in two tabs, and through a refresh outage',
+  name: 'silent refresh: chatting across many 6 s token lifetimes, in two tabs (with and without navigator.locks), and through a refresh outage',
   timeout: 120_000,
   async run(t) {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'palaver-e2e-refresh-'));
@@ -69,7 +71,7 @@ export default {
       log: (s) => t.env.serverLog.write(`[refresh] ${s}`),
     });
     const base = server.url;
-    const [ann, bob] = [uniqueName('ann'), uniqueName('bob')];
+    const [ann, bob, cy] = [uniqueName('ann'), uniqueName('bob'), uniqueName('cy')];
     const room = uniqueName('fresh-');
     // A room ann's first tab has not opened yet, so entering it asks for its history.
     const other = 'random';
@@ -87,7 +89,18 @@ export default {
     const b = await t.newPage(await t.newContext(), bob);
     const seenB = watch(b);
     await registerViaUi(b, base, bob, { room });
-    for (const p of [a1, a2, b]) await markPage(p);
+    const cyCtx = await t.newContext();
+    await cyCtx.addInitScript(() => Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined }));
+    const c1 = await t.newPage(cyCtx, `${cy} tab 1 (no navigator.locks)`);
+    const seenC1 = watch(c1);
+    await registerViaUi(c1, base, cy, { room });
+    assert.equal(await c1.evaluate(() => navigator.locks), undefined);
+    const c2 = await t.newPage(cyCtx, `${cy} tab 2 (no navigator.locks)`);
+    const seenC2 = watch(c2);
+    await c2.goto(`${base}/#${room}`);
+    await waitForChat(c2, room);
+    const pages = [a1, a2, b, c1, c2];
+    for (const p of pages) await markPage(p);
     const firstRefresh = await a1.evaluate(() => JSON.parse(localStorage.getItem('palaver.session')).refreshToken);
 
     // Chat for five lifetimes, a line each way every ~1.5 s.
@@ -101,17 +114,27 @@ export default {
       await waitForMessage(n % 2 ? a2 : a1, fromAnn);
       const fromBob = `bob says ${n}`;
       await say(b, fromBob);
-      await waitForMessage(a1, fromBob);
-      await waitForMessage(a2, fromBob);
-      await a1.waitForTimeout(1_000);
+      for (const p of [a1, a2, c1, c2]) await waitForMessage(p, fromBob);
+      const fromCy = `cy says ${n}`;
+      await say(n % 2 ? c1 : c2, fromCy);
+      for (const p of [a1, a2, b, n % 2 ? c2 : c1]) await waitForMessage(p, fromCy);
+      await a1.waitForTimeout(500);
     }
-    const annRefreshes = [...seenA1.refreshes, ...seenA2.refreshes];
-    t.log(`${n} exchanges over ${((Date.now() - started) / 1000).toFixed(1)} s: ann's tabs refreshed ${annRefreshes.length} times (${seenA1.refreshes.length} + ${seenA2.refreshes.length}), bob ${seenB.refreshes.length}; auth sent ${seenA1.authSent}/${seenA2.authSent}/${seenB.authSent}, authenticated ${seenA1.authenticated}/${seenA2.authenticated}/${seenB.authenticated}; auth_expiring seen ${seenA1.expiring + seenA2.expiring + seenB.expiring}`);
-    for (const [p, seen, who] of [
+    const all = [
       [a1, seenA1, 'ann tab 1'],
       [a2, seenA2, 'ann tab 2'],
       [b, seenB, 'bob'],
-    ]) {
+      [c1, seenC1, 'cy tab 1'],
+      [c2, seenC2, 'cy tab 2'],
+    ];
+    const annRefreshes = [...seenA1.refreshes, ...seenA2.refreshes];
+    const cyRefreshes = [...seenC1.refreshes, ...seenC2.refreshes];
+    t.log(
+      `${n} rounds over ${((Date.now() - started) / 1000).toFixed(1)} s: refreshes: ann's tabs ${annRefreshes.length} (${seenA1.refreshes.length} + ${seenA2.refreshes.length}), ` +
+        `bob ${seenB.refreshes.length}, cy's tabs ${cyRefreshes.length} (${seenC1.refreshes.length} + ${seenC2.refreshes.length}); ` +
+        `auth sent ${all.map(([, s]) => s.authSent).join('/')}, authenticated ${all.map(([, s]) => s.authenticated).join('/')}; auth_expiring seen ${all.reduce((n, [, s]) => n + s.expiring, 0)}`,
+    );
+    for (const [p, seen, who] of all) {
       assert.ok(await stillTheSamePage(p), `${who}: still in the chat, never reloaded`);
       assert.equal(await p.getAttribute('body', 'data-conn'), 'open', `${who}: connected`);
       assert.equal(seen.sockets, 1, `${who}: one socket all along (renewed with auth, not reopened)`);
@@ -122,13 +145,19 @@ export default {
     }
     assert.ok(seenB.refreshes.length >= 5, `bob refreshed ${seenB.refreshes.length} times over five lifetimes`);
     // Two tabs of one session refresh about as often as one (each takes the other's fresh token).
-    assert.ok(annRefreshes.length >= 5 && annRefreshes.length <= seenB.refreshes.length + 3, `ann's two tabs refreshed ${annRefreshes.length} times, bob's one ${seenB.refreshes.length}`);
+    for (const [who, count] of [
+      ['ann', annRefreshes.length],
+      ['cy', cyRefreshes.length],
+    ]) {
+      assert.ok(count >= 5 && count <= seenB.refreshes.length + 3, `${who}'s two tabs refreshed ${count} times, bob's one ${seenB.refreshes.length}`);
+    }
     const lastRefresh = await a2.evaluate(() => JSON.parse(localStorage.getItem('palaver.session')).refreshToken);
     assert.notEqual(lastRefresh, firstRefresh, 'the refresh token rotated');
     await t.screenshot(a1, 'after-five-lifetimes');
 
     // The outage: ann's refresh requests are held (tab 2 is closed, so only tab 1 refreshes).
     await a2.close();
+    await cyCtx.close();
     let release;
     const released = new Promise((r) => {
       release = r;

@@ -148,31 +148,47 @@ export function laggyStorages(count, lag = 5) {
   }));
 }
 
-/** Just enough IndexedDB for web/vault.js: one database, object stores of keys and values, transactions that commit in order. */
+/**
+ * Just enough IndexedDB for web/vault.js: one database, object stores of
+ * keys and values, and transactions that run one after another (as real
+ * readwrite transactions on one store do, across every tab).
+ */
 export function fakeIndexedDB() {
   const stores = new Map();
   const later = (fn) => setImmediate(fn);
   const request = () => ({ onsuccess: null, onerror: null, result: undefined });
+  let chain = Promise.resolve();
   const db = {
-    opened: 0,
-    objectStoreNames: [],
     createObjectStore(name) {
       stores.set(name, new Map());
     },
-    transaction(name, mode) {
+    transaction(name, mode = 'readonly') {
       const data = stores.get(name);
       const tx = { oncomplete: null, onerror: null, onabort: null, pending: 0 };
+      const before = chain;
+      let finished;
+      chain = new Promise((r) => {
+        finished = r;
+      });
       const finish = () => {
-        if (--tx.pending === 0) later(() => tx.oncomplete?.());
+        tx.pending -= 1;
+        if (tx.pending === 0) {
+          later(() => {
+            tx.oncomplete?.();
+            finished();
+          });
+        }
       };
       const op = (run) => {
         const r = request();
         tx.pending += 1;
-        later(() => {
-          r.result = run();
-          r.onsuccess?.();
-          finish();
-        });
+        before.then(() =>
+          later(() => {
+            r.result = run();
+            r.onsuccess?.();
+            finish();
+          }),
+        );
         return r;
       };
       tx.objectStore = () => ({
@@ -195,7 +211,6 @@ export function fakeIndexedDB() {
     open() {
       const r = request();
       later(() => {
-        db.opened += 1;
         r.result = db;
         if (!stores.size) r.onupgradeneeded?.();
         r.onsuccess?.();

@@ -5,11 +5,11 @@
 // session when a refresh token is used twice.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { TokenKeeper, SessionOver, refreshAt, retryDelay, plan, withLock, LEASE_KEY } from '../../web/refresh.js';
+import { TokenKeeper, SessionOver, refreshAt, retryDelay, plan, withLock } from '../../web/refresh.js';
 import { sessionFromToken, writeSession, readSession, forgetSession, SESSION_KEY } from '../../web/session.js';
-import { storageVault } from '../../web/vault.js';
+import { storageVault, openVault, LEASE_KEY } from '../../web/vault.js';
 import { ApiError } from '../../web/api.js';
-import { memoryStorage, fakeLocks, fakeClock, fakeServer, settle, jwt } from './fakes.mjs';
+import { memoryStorage, fakeLocks, fakeClock, fakeServer, fakeIndexedDB, settle, jwt } from './fakes.mjs';
 
 /** A browser logged in once: its storage and locks, the server, and a way to open tabs. */
 function browser({ ttl = 6, locks = fakeLocks(), clock = fakeClock() } = {}) {
@@ -22,7 +22,6 @@ function browser({ ttl = 6, locks = fakeLocks(), clock = fakeClock() } = {}) {
     const keeper = new TokenKeeper({
       session: readSession(storage, clock.now()),
       vault: storageVault(storage),
-      storage,
       locks,
       refresh: (t) => server.refresh(t),
       onrenewed: (s) => events.renewed.push(s),
@@ -95,32 +94,46 @@ test('without any lock, the same two tabs would end the session (what the lock p
   assert.ok(results.some((r) => r.status === 'rejected' && r.reason instanceof SessionOver));
 });
 
-test('without navigator.locks, the localStorage lease keeps two tabs apart', async () => {
-  // Real time here: the lease waits for other tabs' claims to land.
-  const storage = memoryStorage();
-  const server = fakeServer({ ttl: 6 });
-  writeSession(storage, sessionFromToken(server.login(), 'ann', Date.now() - 3_000));
-  const tab = () =>
-    new TokenKeeper({ session: readSession(storage), vault: storageVault(storage), storage, locks: null, refresh: (t) => server.refresh(t), timers: { setTimeout: () => 0, clearTimeout() {} } });
-  const tabs = [tab(), tab(), tab()];
-  const tokens = await Promise.all(tabs.map((k) => k.renew()));
-  assert.equal(server.refreshes, 1);
-  assert.equal(new Set(tokens).size, 1);
-  assert.equal(server.ended, false);
-  assert.equal(storage.getItem(LEASE_KEY), null, 'the lease is let go');
-});
+for (const [kind, vaultOf] of [
+  ['an IndexedDB lease', (storage) => openVault(fakeIndexedDB.shared, storage)],
+  ['a localStorage lease', (storage) => storageVault(storage)],
+]) {
+  test(`without navigator.locks, ${kind} keeps three tabs apart`, async () => {
+    // Real time here: the localStorage lease waits for other tabs' claims to land.
+    fakeIndexedDB.shared = fakeIndexedDB();
+    const storage = memoryStorage();
+    const server = fakeServer({ ttl: 6 });
+    await vaultOf(storage).write(sessionFromToken(server.login(), 'ann', Date.now() - 3_000));
+    const tab = () => {
+      const vault = vaultOf(storage);
+      return vault.read().then((session) => new TokenKeeper({ session, vault, locks: null, refresh: (t) => server.refresh(t), timers: { setTimeout: () => 0, clearTimeout() {} } }));
+    };
+    const tabs = await Promise.all([tab(), tab(), tab()]);
+    const tokens = await Promise.all(tabs.map((k) => k.renew()));
+    assert.equal(server.refreshes, 1);
+    assert.equal(new Set(tokens).size, 1);
+    assert.equal(server.ended, false);
+    assert.equal(storage.getItem(LEASE_KEY), null, 'the lease is let go');
+    const idbLease = fakeIndexedDB.shared.stores.get('kv')?.get('refresh-lease');
+    assert.ok(!idbLease, 'the lease is let go');
+  });
 
-test('the lease of a tab that died is taken over once it runs out', async () => {
-  const storage = memoryStorage();
-  let now = 1_000;
-  storage.setItem(LEASE_KEY, JSON.stringify({ owner: 'dead tab', until: 20_000 }));
-  const sleep = async (ms) => {
-    now += ms;
-  };
-  const ran = await withLock(async () => 'ran', { locks: null, storage, owner: 'me', now: () => now, sleep });
-  assert.equal(ran, 'ran');
-  assert.ok(now >= 20_000, 'it waited for the lease to run out');
-});
+  test(`${kind} of a tab that died is taken over once it runs out`, async () => {
+    fakeIndexedDB.shared = fakeIndexedDB();
+    const storage = memoryStorage();
+    let now = 1_000;
+    const lease = vaultOf(storage);
+    assert.equal(await lease.claim('dead tab', 20_000, now), true);
+    assert.equal(await lease.claim('me', 20_000, now), false, 'held');
+    const sleep = async (ms) => {
+      now += ms;
+    };
+    const ran = await withLock(async () => 'ran', { locks: null, lease, owner: 'me', now: () => now, sleep });
+    assert.equal(ran, 'ran');
+    assert.ok(now >= 20_000, 'it waited for the lease to run out');
+    assert.equal(await lease.claim('another', now + 1_000, now), true, 'let go after');
+  });
+}
 
 test('a tab whose token is older takes the one another tab stored, without a request', async () => {
   const { server, clock, tab } = browser();
@@ -214,7 +227,7 @@ test('a session with no refresh token (an older server) ends when its token does
   const events = [];
   const session = sessionFromToken({ access_token: 't', expires_in: 60 }, 'ann', clock.now());
   writeSession(storage, session);
-  const keeper = new TokenKeeper({ session, vault: storageVault(storage), storage, locks: fakeLocks(), refresh: () => assert.fail('no refresh'), onended: (r) => events.push(r), now: clock.now, timers: clock.timers });
+  const keeper = new TokenKeeper({ session, vault: storageVault(storage), locks: fakeLocks(), refresh: () => assert.fail('no refresh'), onended: (r) => events.push(r), now: clock.now, timers: clock.timers });
   keeper.schedule();
   await clock.advance(59_999);
   assert.deepEqual(events, []);

@@ -65,7 +65,7 @@ async function twoLaggyTabs(vaultFor, shared = null) {
   for (const storage of [s1, s2, shared]) if (storage) writeSession(storage, start);
   const locks = fakeLocks();
   const keeper = (storage) =>
-    new TokenKeeper({ session: start, vault: vaultFor(storage), storage, locks, refresh: (t) => server.refresh(t), timers: { setTimeout: () => 0, clearTimeout() {} } });
+    new TokenKeeper({ session: start, vault: vaultFor(storage), locks, refresh: (t) => server.refresh(t), timers: { setTimeout: () => 0, clearTimeout() {} } });
   const results = await Promise.allSettled([keeper(s1).renew(), keeper(s2).renew()]);
   return { server, results };
 }
