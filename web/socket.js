@@ -186,14 +186,15 @@ export class Connection {
     this.timer = setTimeout(() => this.connect(), delay);
   }
 
-  /// A newer access token: sent at once on an open socket (`auth`), used by
-  /// the next one otherwise; a socket closed with 4001 reconnects with it.
+  /// A newer access token: sent at once on an open socket (`auth`) unless
+  /// the server holds it or has it on the way (a refused one, e.g.
+  /// rate_limited, goes again), used by the next socket otherwise; a socket
+  /// closed with 4001 reconnects with it.
   setToken(token) {
     if (this.stopped) return;
-    const changed = token !== this.token;
     this.token = token;
     if (this.open) {
-      if (changed) this.sendAuth();
+      if (token !== this.socketToken && token !== this.pendingToken) this.sendAuth();
     } else if (this.awaitingToken) {
       this.connect();
     }

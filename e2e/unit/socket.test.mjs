@@ -115,10 +115,16 @@ test(
     assert.deepEqual(events, ['authenticated']);
     conn.setToken('t2');
     assert.equal(ws.sent.length, 1, 'the same token is not sent twice');
-    // Refused: the server keeps t2.
+    // Refused: the server keeps t2; asked again (auth_expiring), the page sends t3 again.
     conn.setToken('t3');
-    ws.receive({ type: 'error', code: 'auth_failed', message: 'bad token', ref: 'auth' });
+    ws.receive({ type: 'error', code: 'rate_limited', message: 'sending too fast', ref: 'auth' });
     assert.equal(conn.socketToken, 't2');
+    conn.setToken('t3');
+    assert.deepEqual(ws.sent.map((f) => f.token), ['t2', 't3', 't3']);
+    conn.setToken('t3');
+    assert.equal(ws.sent.length, 3, 'not while it is on its way');
+    ws.receive({ type: 'authenticated', expires_in: 6, ref: 'auth' });
+    assert.equal(conn.socketToken, 't3');
     assert.equal(FakeSocket.all.length, 1, 'all on one socket');
     conn.stop();
   }),
