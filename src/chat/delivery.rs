@@ -21,6 +21,14 @@ use tokio::time::Instant;
 /// the publisher waits when it is full (it is a burst of commits, bounded).
 const LOCAL_QUEUE: usize = 64;
 
+/// What the bus tells besides room events.
+pub enum BusNews {
+    /// Other nodes ended these login sessions.
+    SessionsEnded(Vec<i64>),
+    /// The bus was cut off and is back: what it carried meanwhile is lost.
+    Reconnected,
+}
+
 struct Local {
     events: Vec<Arc<Event>>,
     delivered: Option<oneshot::Sender<()>>,
@@ -34,16 +42,16 @@ pub struct Delivery {
 
 impl Delivery {
     /// Starts the delivery task; it hands what it lets through to `sink`,
-    /// and sessions other nodes ended to `ended`, and ends once every
-    /// `Delivery` is dropped.
+    /// and what the bus says besides events to `bus_news`, and ends once
+    /// every `Delivery` is dropped.
     pub fn start(
         store: Arc<dyn Store>,
         inbound: InboundStream,
         sink: impl FnMut(Vec<Arc<Event>>) + Send + 'static,
-        ended: impl FnMut(Vec<i64>) + Send + 'static,
+        bus_news: impl FnMut(BusNews) + Send + 'static,
     ) -> (Self, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(LOCAL_QUEUE);
-        let task = tokio::spawn(run(store, rx, inbound, sink, ended));
+        let task = tokio::spawn(run(store, rx, inbound, sink, bus_news));
         (Self { tx }, task)
     }
 
@@ -112,7 +120,7 @@ async fn run(
     mut local: mpsc::Receiver<Local>,
     mut inbound: InboundStream,
     mut sink: impl FnMut(Vec<Arc<Event>>),
-    mut ended: impl FnMut(Vec<i64>),
+    mut bus_news: impl FnMut(BusNews),
 ) {
     let mut sequencer = Sequencer::default();
     let mut tick = tokio::time::interval(GAP_WAIT / 2);
@@ -138,8 +146,9 @@ async fn run(
                         sequencer.accept(Arc::new(Event::new(event)), &mut out);
                     }
                 }
-                Some(Inbound::SessionsEnded(sessions)) => ended(sessions),
+                Some(Inbound::SessionsEnded(sessions)) => bus_news(BusNews::SessionsEnded(sessions)),
                 Some(Inbound::Reconnected) => {
+                    bus_news(BusNews::Reconnected);
                     for gap in sequencer.everything_missed() {
                         fill(&mut sequencer, store.as_ref(), &gap, &mut out).await;
                     }

@@ -23,7 +23,7 @@ use crate::model::{
     ConnId, MessageText, Room, RoomEvent, RoomName, StoredMessage, Timestamp, User,
 };
 use crate::store::{NewMessage, Page, Store, StoreError};
-use delivery::{Delivery, Fanout};
+use delivery::{BusNews, Delivery, Fanout};
 use event::Event;
 use hub::{Hub, Member};
 use outbox::{Outbound, Outbox};
@@ -33,6 +33,29 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+
+/// Closes this node's connections of sessions that ended while the bus was
+/// cut off.
+async fn sweep_sessions(store: Arc<dyn Store>, live: Arc<LiveSessions>) {
+    let watched = live.watched();
+    if watched.is_empty() {
+        return;
+    }
+    match store.ended_among(&watched).await {
+        Ok(ended) if !ended.is_empty() => {
+            let closed = live.end(&ended);
+            tracing::info!(
+                sessions = ended.len(),
+                connections = closed,
+                "closed sockets of sessions ended while the bus was down"
+            );
+        }
+        Ok(_) => {}
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot check for sessions ended while the bus was down");
+        }
+    }
+}
 
 /// How often, with several nodes, who is online elsewhere is read again.
 const PRESENCE_POLL: Duration = Duration::from_secs(1);
@@ -66,13 +89,20 @@ impl Chat {
         let hub = Arc::new(Hub::new(presence_tick));
         let to_hub = hub.clone();
         let sessions = Arc::new(LiveSessions::default());
-        let ended_elsewhere = sessions.clone();
+        let (live, sweep_store) = (sessions.clone(), store.clone());
         let (delivery, _) = Delivery::start(
             store.clone(),
             inbound,
             move |events| to_hub.deliver_all(events),
-            move |ended| {
-                ended_elsewhere.end(&ended);
+            move |news| match news {
+                BusNews::SessionsEnded(ended) => {
+                    live.end(&ended);
+                }
+                // Sessions ended elsewhere meanwhile were told to nobody
+                // here: the store knows.
+                BusNews::Reconnected => {
+                    tokio::spawn(sweep_sessions(sweep_store.clone(), live.clone()));
+                }
             },
         );
         let fanout = Fanout { delivery, bus };

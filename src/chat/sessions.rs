@@ -54,6 +54,11 @@ impl LiveSessions {
         }
     }
 
+    /// The sessions with a connection on this node.
+    pub fn watched(&self) -> Vec<i64> {
+        self.lock().keys().copied().collect()
+    }
+
     /// Ends this node's connections of `sessions`; how many there were.
     pub fn end(&self, sessions: &[i64]) -> usize {
         // Collected first: a connection's end must not run under the lock.

@@ -30,6 +30,10 @@ pub enum StoreError {
     /// log, never for a client.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// At start-up: the database named (never with its password) could
+    /// not be reached or opened, and why.
+    #[error("cannot open {target}: {reason}")]
+    Open { target: String, reason: String },
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("unsupported database URL {0:?}: use sqlite://… or postgres://…")]
@@ -180,6 +184,8 @@ pub trait Store: Send + Sync + 'static {
         user: i64,
         now: Timestamp,
     ) -> Result<bool, StoreError>;
+    /// Which of `sessions` have ended.
+    async fn ended_among(&self, sessions: &[i64]) -> Result<Vec<i64>, StoreError>;
     /// Ends every open session of `user` but `except`; the ids it ended.
     async fn end_sessions(
         &self,

@@ -28,6 +28,21 @@ pub struct PostgresStore {
 impl PostgresStore {
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url)?;
+        // One connection first, on its own: the pool would only say that it
+        // timed out, not why (refused, unknown database, authentication).
+        let target = format!(
+            "PostgreSQL at {}:{}, database {:?}",
+            options.get_host(),
+            options.get_port(),
+            options.get_database().unwrap_or(options.get_username())
+        );
+        let first = PgConnection::connect_with(&options)
+            .await
+            .map_err(|err| StoreError::Open {
+                target,
+                reason: err.to_string(),
+            })?;
+        first.close().await?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
@@ -121,6 +136,10 @@ impl Store for PostgresStore {
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         self.queries.end_session(session, user, now).await
+    }
+
+    async fn ended_among(&self, sessions: &[i64]) -> Result<Vec<i64>, StoreError> {
+        self.queries.ended_among(sessions).await
     }
 
     async fn end_sessions(

@@ -12,7 +12,11 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool,
 pub struct Queries<DB: Database> {
     pool: Pool<DB>,
     sql: Statements,
+    mark: fn(usize) -> String,
 }
+
+/// Ids asked about per statement: well under either backend's parameter limit.
+const IDS_PER_QUERY: usize = 500;
 
 impl<DB> Queries<DB>
 where
@@ -35,6 +39,7 @@ where
         Self {
             pool,
             sql: Statements::new(dialect),
+            mark: dialect.mark(),
         }
     }
 
@@ -205,6 +210,19 @@ where
             .bind(except.unwrap_or(0))
             .fetch_all(&self.pool)
             .await?)
+    }
+
+    pub async fn ended_among(&self, sessions: &[i64]) -> Result<Vec<i64>, StoreError> {
+        let mut ended = Vec::new();
+        for chunk in sessions.chunks(IDS_PER_QUERY) {
+            let sql = super::sql::ended_among_query(chunk.len(), self.mark);
+            let mut query = sqlx::query_scalar::<_, i64>(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            ended.extend(query.fetch_all(&self.pool).await?);
+        }
+        Ok(ended)
     }
 
     pub async fn create_invite(

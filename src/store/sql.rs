@@ -218,6 +218,15 @@ pub fn resends_query(n: usize, mark: fn(usize) -> String) -> String {
     )
 }
 
+/// Which of `n` session ids have ended.
+pub fn ended_among_query(n: usize, mark: fn(usize) -> String) -> String {
+    format!(
+        "WITH asked(id) AS (VALUES {}) SELECT s.id FROM sessions s \
+         JOIN asked ON s.id = asked.id WHERE s.ended_at IS NOT NULL",
+        super::batch::tuples(n, 1, 1, mark)
+    )
+}
+
 /// Sets the `last_seq` of `n` rooms in one statement (valid in both dialects).
 pub fn counters_update(n: usize, mark: fn(usize) -> String) -> String {
     format!(

@@ -243,6 +243,10 @@ impl Store for SqliteStore {
         self.queries.end_session(session, user, now).await
     }
 
+    async fn ended_among(&self, sessions: &[i64]) -> Result<Vec<i64>, StoreError> {
+        self.queries.ended_among(sessions).await
+    }
+
     async fn end_sessions(
         &self,
         user: i64,

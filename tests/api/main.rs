@@ -24,4 +24,5 @@ mod origins;
 mod presence;
 mod rates;
 mod registration;
+mod sessions;
 mod v1_ws;
