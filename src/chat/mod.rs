@@ -28,7 +28,7 @@ use event::Event;
 use hub::{Hub, Member};
 use outbox::{Outbound, Outbox};
 use publisher::{PostError, PostReply, Publisher};
-use sessions::{LiveSessions, SessionEnd, Watch};
+use sessions::{LiveSessions, SessionEnd};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::task::JoinHandle;
@@ -122,8 +122,13 @@ impl Chat {
 
     /// Registers connection `conn` of login `session`: when the session
     /// ends, here or on another node, `end` is told.
-    pub fn watch_session(&self, session: i64, conn: ConnId, end: Weak<dyn SessionEnd>) -> Watch {
-        self.sessions.watch(session, conn, end)
+    pub fn watch_session(&self, session: i64, conn: ConnId, end: Weak<dyn SessionEnd>) {
+        self.sessions.watch(session, conn, end);
+    }
+
+    /// Forgets connection `conn` of `session`, which closed.
+    pub fn unwatch_session(&self, session: i64, conn: ConnId) {
+        self.sessions.unwatch(session, conn);
     }
 
     /// Closes the connections of `sessions` (already ended in the store) on

@@ -21,36 +21,24 @@ pub struct LiveSessions {
     sockets: Mutex<HashMap<i64, Sockets>>,
 }
 
-/// A connection's registration; dropping it unregisters.
-pub struct Watch {
-    live: Arc<LiveSessions>,
-    session: i64,
-    conn: ConnId,
-}
-
-impl Drop for Watch {
-    fn drop(&mut self) {
-        let mut sockets = self.live.lock();
-        if let Some(list) = sockets.get_mut(&self.session) {
-            list.retain(|(conn, _)| *conn != self.conn);
-            if list.is_empty() {
-                sockets.remove(&self.session);
-            }
-        }
-    }
-}
-
 impl LiveSessions {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Sockets>> {
         self.sockets.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub fn watch(self: &Arc<Self>, session: i64, conn: ConnId, end: Weak<dyn SessionEnd>) -> Watch {
+    pub fn watch(&self, session: i64, conn: ConnId, end: Weak<dyn SessionEnd>) {
         self.lock().entry(session).or_default().push((conn, end));
-        Watch {
-            live: self.clone(),
-            session,
-            conn,
+    }
+
+    /// Forgets a connection that closed. Explicit rather than a guard's
+    /// drop: a guard would add its bytes to every idle connection.
+    pub fn unwatch(&self, session: i64, conn: ConnId) {
+        let mut sockets = self.lock();
+        if let Some(list) = sockets.get_mut(&session) {
+            list.retain(|(c, _)| *c != conn);
+            if list.is_empty() {
+                sockets.remove(&session);
+            }
         }
     }
 
@@ -81,6 +69,7 @@ impl LiveSessions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
     use std::sync::atomic::{AtomicBool, Ordering};
 
     #[derive(Default)]
@@ -99,11 +88,11 @@ mod tests {
 
     #[test]
     fn ending_a_session_reaches_its_connections_only() {
-        let live = Arc::new(LiveSessions::default());
+        let live = LiveSessions::default();
         let (a, b, other) = (Arc::default(), Arc::default(), Arc::default());
-        let _wa = live.watch(1, 10, weak(&a));
-        let _wb = live.watch(1, 11, weak(&b));
-        let _wo = live.watch(2, 12, weak(&other));
+        live.watch(1, 10, weak(&a));
+        live.watch(1, 11, weak(&b));
+        live.watch(2, 12, weak(&other));
         assert_eq!(live.end(&[1, 3]), 2);
         assert!(a.0.load(Ordering::SeqCst) && b.0.load(Ordering::SeqCst));
         assert!(!other.0.load(Ordering::SeqCst));
@@ -111,10 +100,13 @@ mod tests {
 
     #[test]
     fn a_closed_connection_leaves_nothing_behind() {
-        let live = Arc::new(LiveSessions::default());
-        let flag = Arc::default();
-        let watch = live.watch(1, 10, weak(&flag));
-        drop(watch);
+        let live = LiveSessions::default();
+        let (flag, other) = (Arc::default(), Arc::default());
+        live.watch(1, 10, weak(&flag));
+        live.watch(1, 11, weak(&other));
+        live.unwatch(1, 10);
+        assert_eq!(live.end(&[1]), 1, "the other one is still there");
+        live.unwatch(1, 11);
         assert!(live.lock().is_empty());
         assert_eq!(live.end(&[1]), 0);
     }

@@ -12,7 +12,7 @@ use super::{Protocol, compat, v1};
 use crate::app::AppState;
 use crate::auth::accounts::Caller;
 use crate::chat::outbox::{Outbound, Outbox};
-use crate::chat::sessions::{SessionEnd, Watch};
+use crate::chat::sessions::SessionEnd;
 use crate::model::{ConnId, Room, User};
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::StreamExt;
@@ -48,8 +48,6 @@ pub struct Session {
     pub tally: Tally,
     /// When the peer was heard from, and until when its token is good.
     pub activity: Arc<Activity>,
-    /// Closes the connection when its login session ends, on any node.
-    pub watch: Watch,
 }
 
 impl Session {
@@ -112,7 +110,8 @@ pub fn run(
     }
     let closer = Arc::new(Closer::default());
     let ends: Weak<dyn SessionEnd> = Arc::downgrade(&closer) as Weak<dyn SessionEnd>;
-    let watch = state.chat.watch_session(login, conn, ends);
+    // Until `serve` ends: the connection closes when its session ends.
+    state.chat.watch_session(login, conn, ends);
     let writer = Writer {
         protocol,
         user_id: user.id,
@@ -139,7 +138,6 @@ pub fn run(
         pending: FuturesOrdered::new(),
         tally: Tally::default(),
         activity,
-        watch,
     };
     let connection = Connection {
         stream,
@@ -183,6 +181,7 @@ async fn serve(mut session: Session, connection: Connection, room: Option<Result
     }
     done.cancel();
     let conn = session.conn;
+    session.state.chat.unwatch_session(session.login, conn);
     drop(session);
     if let Err(err) = writer.await {
         tracing::error!(conn, error = %err, "writer task failed");
