@@ -154,6 +154,8 @@ function onUnauthorized(err) {
 /** Another tab logged out, logged in, or its refresh found the session over. */
 function onStorage(event) {
   if (event.storageArea !== localStorage || (event.key !== SESSION_KEY && event.key !== null)) return;
+  // This tab is logging out: another tab that heard of it first does not decide what this one says.
+  if (S.leaving) return;
   const stored = readSession(localStorage);
   if (S.session) {
     if (!stored) endSession(endedReason(localStorage) || 'ended');
