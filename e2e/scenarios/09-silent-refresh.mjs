@@ -144,12 +144,13 @@ export default {
       assert.ok(seen.refreshes.every((s) => s === 200), `${who}: every refresh succeeded: ${seen.refreshes}`);
     }
     assert.ok(seenB.refreshes.length >= 5, `bob refreshed ${seenB.refreshes.length} times over five lifetimes`);
-    // Two tabs of one session refresh about as often as one (each takes the other's fresh token).
+    // Two tabs of one session refresh about as often as one (each takes the other's fresh token),
+    // not twice as often: somewhat more, as the server's warnings (whole seconds) may come first.
     for (const [who, count] of [
       ['ann', annRefreshes.length],
       ['cy', cyRefreshes.length],
     ]) {
-      assert.ok(count >= 5 && count <= seenB.refreshes.length + 3, `${who}'s two tabs refreshed ${count} times, bob's one ${seenB.refreshes.length}`);
+      assert.ok(count >= 5 && count <= Math.ceil(seenB.refreshes.length * 1.5) + 1, `${who}'s two tabs refreshed ${count} times, bob's one ${seenB.refreshes.length}`);
     }
     const lastRefresh = await a2.evaluate(() => JSON.parse(localStorage.getItem('palaver.session')).refreshToken);
     assert.notEqual(lastRefresh, firstRefresh, 'the refresh token rotated');
