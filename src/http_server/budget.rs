@@ -11,6 +11,7 @@
 //! timeout clears them), the accept loop answers with a spare descriptor
 //! (see `super::serve`).
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Descriptors kept from WebSockets, at most; a quarter of a limit below
@@ -49,13 +50,11 @@ impl FdBudget {
         self.websocket_limit
     }
 
-    /// Counts a socket in; returns how many are open with it.
-    pub fn opened(&self) -> usize {
-        self.open.fetch_add(1, Ordering::Relaxed) + 1
-    }
-
-    pub fn closed(&self) {
-        self.open.fetch_sub(1, Ordering::Relaxed);
+    /// Counts a socket in, for as long as the `Place` lives; and how many
+    /// are open with it.
+    pub fn take(self: &Arc<Self>) -> (Place, usize) {
+        let open = self.open.fetch_add(1, Ordering::Relaxed) + 1;
+        (Place(self.clone()), open)
     }
 
     pub fn open(&self) -> usize {
@@ -65,6 +64,15 @@ impl FdBudget {
     /// Whether `open` sockets leave no room for another WebSocket.
     pub fn over_websocket_limit(&self, open: usize) -> bool {
         open > self.websocket_limit
+    }
+}
+
+/// One socket's place in the budget, given back when the socket goes.
+pub struct Place(Arc<FdBudget>);
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -52,11 +52,12 @@ pub struct Shared {
 pub async fn serve(tcp: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
     // Chat frames are small and latency matters: no Nagle delay.
     let _ = tcp.set_nodelay(true);
-    let (activity, open) = Activity::new(shared.budget.clone());
+    let (place, open) = shared.budget.take();
+    let activity = Activity::new();
     // Near the file limit every descriptor counts: one request per
     // connection, so that the reserve serves many clients in turn.
     let crowded = shared.budget.over_websocket_limit(open);
-    let io = TokioIo::new(Tracked::new(tcp, activity.clone()));
+    let io = TokioIo::new(Tracked::new(tcp, place, activity.clone()));
     let service = {
         let activity = activity.clone();
         let shared = shared.clone();
@@ -192,12 +193,10 @@ const DETACHED: u8 = 3;
 /// Everything here happens on the connection's own task (the socket, the
 /// service and the watch are polled by it), so relaxed atomics suffice.
 ///
-/// It lives as long as the socket: an upgraded socket keeps it, and holds
-/// its place in the descriptor budget through it. With what `Tracked` adds
-/// to the socket, a WebSocket costs about 100 bytes more than it would on
-/// a bare `TcpStream` (an allocation of 64 and 40 inline).
+/// It lives until the watch is over: an upgraded socket lets go of it at
+/// its next read or write (see `Tracked`), so that a WebSocket does not
+/// carry it for hours.
 pub struct Activity {
-    budget: Arc<FdBudget>,
     phase: AtomicU8,
     /// When the phase began: the connection opened, a request's head was
     /// read, its answer ended, the `101` was made.
@@ -211,19 +210,21 @@ pub struct Activity {
 }
 
 impl Activity {
-    /// A new connection's activity, and how many sockets are open with it.
-    fn new(budget: Arc<FdBudget>) -> (Arc<Self>, usize) {
-        let open = budget.opened();
+    fn new() -> Arc<Self> {
         let now = now_ms();
         let activity = Self {
-            budget,
             phase: AtomicU8::new(AWAITING),
             phase_since: AtomicU64::new(now),
             head_since: AtomicU64::new(0),
             last_io: AtomicU64::new(now),
             answered: AtomicU32::new(0),
         };
-        (Arc::new(activity), open)
+        Arc::new(activity)
+    }
+
+    /// Whether the watch is over: nothing reads the stamps any more.
+    pub fn detached(&self) -> bool {
+        self.phase.load(Ordering::Relaxed) == DETACHED
     }
 
     /// Bytes came in. While the connection waits for a head, returns which
@@ -311,12 +312,6 @@ impl Activity {
     }
 }
 
-impl Drop for Activity {
-    fn drop(&mut self) {
-        self.budget.closed();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -336,8 +331,7 @@ mod tests {
     #[test]
     fn each_phase_has_its_deadline() {
         let settings = settings(5_000, 60_000);
-        let (activity, open) = Activity::new(Arc::new(FdBudget::new(1_000)));
-        assert_eq!(open, 1);
+        let activity = Activity::new();
         // A new connection must send its head within the header timeout.
         assert_eq!(after(&activity, &settings), 5_000);
         activity.request_began();
@@ -367,11 +361,12 @@ mod tests {
             header_timeout: None,
             idle_timeout: None,
         };
-        let budget = Arc::new(FdBudget::new(1_000));
-        let (activity, _) = Activity::new(budget.clone());
+        let activity = Activity::new();
         assert_eq!(activity.deadline(&off), None);
-        assert_eq!(budget.open(), 1);
-        drop(activity);
+        let budget = Arc::new(FdBudget::new(1_000));
+        let (place, open) = budget.take();
+        assert_eq!((open, budget.open()), (1, 1));
+        drop(place);
         assert_eq!(budget.open(), 0, "a closed socket gives its place back");
     }
 }

@@ -4,9 +4,11 @@
 //! against the head limits before hyper parses them.
 //!
 //! After a WebSocket upgrade the same socket carries the WebSocket (hyper
-//! hands it over); the connection's watch has ended by then, and this only
-//! passes bytes through.
+//! hands it over); the connection's watch has ended by then, and at its
+//! next read or write the socket lets go of what the watch needed: a
+//! WebSocket carries only its place in the descriptor budget, one word.
 
+use super::budget::Place;
 use super::connection::Activity;
 use super::head::HeadScan;
 use std::io;
@@ -18,12 +20,18 @@ use tokio::net::TcpStream;
 
 pub struct Tracked {
     inner: TcpStream,
+    _place: Place,
+    /// While the connection's watch lasts. Boxed, and dropped after it:
+    /// every WebSocket's socket would carry it otherwise.
+    watched: Option<Box<Watched>>,
+}
+
+struct Watched {
     activity: Arc<Activity>,
     head: HeadScan,
     /// Set once a head went past a limit: from then on this answers the
     /// client itself and hyper sees only the end of the stream.
-    /// Boxed: rare, and the socket of every WebSocket carries this field.
-    refusal: Option<Box<Refusal>>,
+    refusal: Option<Refusal>,
 }
 
 /// Answering a head that broke a limit: the whole answer, then our side of
@@ -37,18 +45,37 @@ struct Refusal {
 }
 
 impl Tracked {
-    pub fn new(inner: TcpStream, activity: Arc<Activity>) -> Self {
+    pub fn new(inner: TcpStream, place: Place, activity: Arc<Activity>) -> Self {
         Self {
             inner,
-            activity,
-            head: HeadScan::default(),
-            refusal: None,
+            _place: place,
+            watched: Some(Box::new(Watched {
+                activity,
+                head: HeadScan::default(),
+                refusal: None,
+            })),
         }
+    }
+
+    /// What the watch needs, while it lasts.
+    fn watched(&mut self) -> Option<&mut Watched> {
+        if self
+            .watched
+            .as_ref()
+            .is_some_and(|w| w.refusal.is_none() && w.activity.detached())
+        {
+            self.watched = None;
+        }
+        self.watched.as_deref_mut()
+    }
+
+    fn refusing(&self) -> bool {
+        self.watched.as_ref().is_some_and(|w| w.refusal.is_some())
     }
 
     /// Drives the refusal; `Ready` means "end of stream" to hyper.
     fn poll_refuse(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let Some(refusal) = self.refusal.as_mut() else {
+        let Some(refusal) = self.watched.as_mut().and_then(|w| w.refusal.as_mut()) else {
             return Poll::Ready(Ok(()));
         };
         let inner = &mut self.inner;
@@ -83,7 +110,7 @@ impl AsyncRead for Tracked {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        if this.refusal.is_some() {
+        if this.refusing() {
             return this.poll_refuse(cx);
         }
         let before = buf.filled().len();
@@ -92,17 +119,20 @@ impl AsyncRead for Tracked {
         if read.is_empty() {
             return Poll::Ready(Ok(()));
         }
-        if let Some(request) = this.activity.bytes_read()
-            && let Err(overrun) = this.head.feed(request, read)
+        let Some(watched) = this.watched() else {
+            return Poll::Ready(Ok(()));
+        };
+        if let Some(request) = watched.activity.bytes_read()
+            && let Err(overrun) = watched.head.feed(request, read)
         {
             // hyper never sees the bytes past the limit.
             buf.set_filled(before);
             tracing::debug!(?overrun, "request head over a limit; refused");
-            this.refusal = Some(Box::new(Refusal {
+            watched.refusal = Some(Refusal {
                 answer: overrun.answer(),
                 written: 0,
                 write_closed: false,
-            }));
+            });
             return this.poll_refuse(cx);
         }
         Poll::Ready(Ok(()))
@@ -116,14 +146,16 @@ impl AsyncWrite for Tracked {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        if this.refusal.is_some() {
+        if this.refusing() {
             // The connection answers for itself now; what hyper would write
             // (nothing is expected) must not follow the answer.
             return Poll::Ready(Ok(buf.len()));
         }
         let written = ready!(Pin::new(&mut this.inner).poll_write(cx, buf))?;
-        if written > 0 {
-            this.activity.bytes_written();
+        if written > 0
+            && let Some(watched) = this.watched()
+        {
+            watched.activity.bytes_written();
         }
         Poll::Ready(Ok(written))
     }
@@ -134,12 +166,14 @@ impl AsyncWrite for Tracked {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        if this.refusal.is_some() {
+        if this.refusing() {
             return Poll::Ready(Ok(bufs.iter().map(|b| b.len()).sum()));
         }
         let written = ready!(Pin::new(&mut this.inner).poll_write_vectored(cx, bufs))?;
-        if written > 0 {
-            this.activity.bytes_written();
+        if written > 0
+            && let Some(watched) = this.watched()
+        {
+            watched.activity.bytes_written();
         }
         Poll::Ready(Ok(written))
     }
@@ -150,7 +184,7 @@ impl AsyncWrite for Tracked {
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        if this.refusal.is_some() {
+        if this.refusing() {
             return Poll::Ready(Ok(()));
         }
         Pin::new(&mut this.inner).poll_flush(cx)
@@ -158,9 +192,24 @@ impl AsyncWrite for Tracked {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        if this.refusal.is_some() {
+        if this.refusing() {
             return Poll::Ready(Ok(()));
         }
         Pin::new(&mut this.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_upgraded_socket_costs_two_words_more_than_a_bare_one() {
+        // What every WebSocket carries for its life (hyper boxes it).
+        assert!(
+            std::mem::size_of::<Tracked>() <= std::mem::size_of::<TcpStream>() + 16,
+            "{} bytes",
+            std::mem::size_of::<Tracked>()
+        );
     }
 }
