@@ -83,7 +83,10 @@ fn is_loopback(authority: &str) -> bool {
     let (host, port) = match authority.strip_prefix('[') {
         Some(v6) => match v6.split_once(']') {
             Some((host, "")) => (host, None),
-            Some((host, rest)) => (host, Some(rest.strip_prefix(':').unwrap_or(rest))),
+            Some((host, rest)) => match rest.strip_prefix(':') {
+                Some(port) => (host, Some(port)),
+                None => return false,
+            },
             None => return false,
         },
         None => match authority.split_once(':') {
@@ -131,6 +134,7 @@ mod tests {
             "https://chat.example.com.evil",
             "http://127.0.0.1:80@evil.example",
             "http://[::1]evil.example",
+            "http://[::1]3000",
             "http://localhost:evil",
             "file://",
             "",
