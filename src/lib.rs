@@ -43,6 +43,8 @@ pub mod client_addr;
 pub mod config;
 pub mod datadir;
 pub mod error;
+#[cfg(test)]
+mod fuzz;
 pub mod gateway;
 pub mod http_server;
 pub mod model;

@@ -8,6 +8,9 @@ use tokio::sync::Notify;
 
 /// The server is shutting down; reconnect later.
 pub const GOING_AWAY: u16 = 1001;
+/// A frame that breaks RFC 6455 (reserved bits or opcodes, an unmasked
+/// frame, a fragmented or oversized control frame, a lost fragment).
+pub const PROTOCOL_ERROR: u16 = 1002;
 /// A binary frame: palaver speaks text only.
 pub const UNSUPPORTED_DATA: u16 = 1003;
 /// A text frame that is not valid UTF-8.

@@ -6,7 +6,9 @@
 //! bounded `Outbox` to the writer, which writes as many frames as are waiting
 //! and flushes once. So a slow socket only ever backs up its own queue.
 
-use super::close::{Closer, INVALID_DATA, POLICY_VIOLATION, TOO_BIG, UNSUPPORTED_DATA};
+use super::close::{
+    Closer, INVALID_DATA, POLICY_VIOLATION, PROTOCOL_ERROR, TOO_BIG, UNSUPPORTED_DATA,
+};
 use super::writer::{Activity, Writer};
 use super::{Protocol, compat, v1};
 use crate::app::AppState;
@@ -237,13 +239,18 @@ async fn read_loop(
 }
 
 /// The close a read error deserves, when it is the peer's fault and the
-/// peer can still be told: a frame over the limit, or text that is not
-/// UTF-8. Anything else (a reset, a broken frame) ends the connection.
+/// peer can still be told: a frame over the limit, text that is not UTF-8,
+/// a frame against the protocol (the connection is still whole: the frame
+/// was read to its end). Anything else (a reset, an I/O error) ends the
+/// connection.
 fn refusal(err: axum::Error) -> Option<(u16, &'static str)> {
     use tungstenite::Error;
+    use tungstenite::error::ProtocolError;
     match err.into_inner().downcast_ref::<Error>()? {
         Error::Capacity(_) => Some((TOO_BIG, "message too big")),
         Error::Utf8(_) => Some((INVALID_DATA, "text frames must be UTF-8")),
+        Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => None,
+        Error::Protocol(_) => Some((PROTOCOL_ERROR, "frame breaks the WebSocket protocol")),
         _ => None,
     }
 }

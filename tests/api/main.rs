@@ -16,6 +16,11 @@ mod cluster;
 mod compat_ws;
 mod data_dir;
 mod faults;
+// The inputs of the library's `fuzz` property tests, shared with `fuzz_sockets`.
+#[path = "../../src/fuzz.rs"]
+#[allow(dead_code)]
+mod fuzz;
+mod fuzz_sockets;
 mod helpers;
 mod hostile_input;
 mod http_api;

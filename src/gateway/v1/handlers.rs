@@ -221,6 +221,15 @@ async fn send(
             "client_id must be 1-128 bytes",
         );
     }
+    // Stored with the message: the same rule as its content.
+    if client_id.contains('\0') {
+        return refuse(
+            session,
+            reference,
+            ErrorCode::BadCommand,
+            "client_id must not contain NUL characters",
+        );
+    }
     let text = match MessageText::parse(content, session.state.config.max_message_bytes) {
         Ok(text) => text,
         Err(TextError::Blank) => {
@@ -233,6 +242,9 @@ async fn send(
         }
         Err(err @ TextError::TooLong { .. }) => {
             return refuse(session, reference, ErrorCode::TooLarge, &err.to_string());
+        }
+        Err(err @ TextError::Nul) => {
+            return refuse(session, reference, ErrorCode::BadCommand, &err.to_string());
         }
     };
     if let Err(wait) = session.state.rates.send(session.user.id) {
