@@ -320,7 +320,9 @@ async fn short_lived(ttl: Duration) -> TestServer {
 
 #[tokio::test]
 async fn a_v1_socket_is_told_to_renew_and_keeps_its_rooms_with_a_fresh_token() {
-    let s = short_lived(Duration::from_secs(6)).await;
+    // Long enough that a loaded machine finishes the test before the renewed
+    // token needs renewing in its turn.
+    let s = short_lived(Duration::from_secs(10)).await;
     s.user("jon").await;
     let login = login_as(&s, "jon", "test").await;
     // Logged in first (hashing takes a while): meanwhile the test reads no
@@ -332,7 +334,7 @@ async fn a_v1_socket_is_told_to_renew_and_keeps_its_rooms_with_a_fresh_token() {
 
     let notice = next_of(&mut ws, "auth_expiring").await;
     let left = notice["expires_in_ms"].as_u64().expect("expires_in_ms");
-    assert!(left <= 6000, "{notice}");
+    assert!(left <= 10_000, "{notice}");
     let (status, body) = refresh(&s, &login.refresh).await;
     assert_eq!(status, 200, "{body}");
     let renewed = Login::from(&body);
