@@ -3,7 +3,7 @@
 
 use crate::api;
 use crate::auth::AuthError;
-use crate::auth::accounts::Accounts;
+use crate::auth::accounts::{Accounts, Caller, SessionsEnded};
 use crate::auth::throttle::{Limits, Throttle};
 use crate::auth::token::{self, KeySource, Tokens};
 use crate::bus::{Bus, BusError, InboundStream, LocalBus, RedisBus, RedisSettings};
@@ -14,14 +14,13 @@ use crate::error::ApiError;
 use crate::gateway;
 use crate::gateway::caps::SocketCaps;
 use crate::gateway::rates::UserRates;
-use crate::model::User;
+use crate::http_server;
 use crate::origins::{InvalidOrigin, OriginPolicy};
 use crate::store::{self, StoreError};
 use crate::web;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, header};
-use axum::serve::ListenerExt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -91,9 +90,19 @@ impl App {
         crate::client_addr::client_addr(peer, headers, &self.config.trusted_proxies)
     }
 
-    /// The user a token belongs to, if it is valid and the user still exists.
-    pub async fn authenticate(&self, token: Option<&str>) -> Result<User, ApiError> {
+    /// Who a token belongs to, if it is valid and its session lives.
+    pub async fn authenticate(&self, token: Option<&str>) -> Result<Caller, ApiError> {
         Ok(self.accounts.authenticate(token).await?)
+    }
+}
+
+/// Accounts end sessions; the chat core closes their sockets, on every node.
+struct SocketsOfEndedSessions(Arc<Chat>);
+
+#[async_trait::async_trait]
+impl SessionsEnded for SocketsOfEndedSessions {
+    async fn sessions_ended(&self, sessions: &[i64]) {
+        self.0.end_sessions(sessions).await;
     }
 }
 
@@ -202,6 +211,7 @@ pub async fn serve(config: Config) -> Result<Server, StartError> {
         .local_addr()
         .map_err(|e| StartError::Bind(addr, e))?;
 
+    let chat = Arc::new(chat);
     let sessions = TaskTracker::new();
     let state: AppState = Arc::new(App {
         accounts: Accounts::new(
@@ -213,8 +223,10 @@ pub async fn serve(config: Config) -> Result<Server, StartError> {
                 registrations_per_address: config.registrations_per_address,
             }),
             config.registration,
+            config.refresh_ttl,
+            Arc::new(SocketsOfEndedSessions(chat.clone())),
         ),
-        chat: Arc::new(chat),
+        chat,
         origins,
         rates: Arc::new(UserRates::new(config.rate_limit, config.replay_rate)),
         sockets: SocketCaps::new(
@@ -226,23 +238,13 @@ pub async fn serve(config: Config) -> Result<Server, StartError> {
         next_conn: AtomicU64::new(1),
         config,
     });
+    let timeouts =
+        http_server::Settings::new(state.config.header_timeout, state.config.idle_timeout);
     let router = router(state).layer(cors);
 
     let stop = shutdown.clone();
     let task = tokio::spawn(async move {
-        // Chat frames are small and latency matters: no Nagle delay.
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let served = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(stop.cancelled_owned())
-        .await;
-        if let Err(err) = served {
-            tracing::error!(error = %err, "server stopped with an error");
-        }
+        http_server::serve(listener, router, timeouts, stop).await;
         // The router (and its handle on the publisher) is gone now; sessions
         // hold the last ones. Once they are closed the writer drains its queue.
         sessions.close();

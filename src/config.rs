@@ -62,6 +62,10 @@ pub struct Config {
     /// How long an access token stays valid (e.g. 30m, 12h).
     #[arg(long, env = "PALAVER_TOKEN_TTL", default_value = "30m", value_parser = humantime::parse_duration)]
     pub token_ttl: Duration,
+    /// How long a login lasts without being used: a refresh token not used
+    /// within this ends its session (each refresh starts it again).
+    #[arg(long, env = "PALAVER_REFRESH_TTL", default_value = "30d", value_parser = humantime::parse_duration)]
+    pub refresh_ttl: Duration,
     /// How far past its expiry a token is still accepted, for clocks that
     /// drift between the nodes that issue and check it (whole seconds).
     #[arg(long, env = "PALAVER_TOKEN_LEEWAY", default_value = "5s", value_parser = humantime::parse_duration)]
@@ -91,6 +95,17 @@ pub struct Config {
     /// is closed: what a client that stops reading can pin, in any number of rooms.
     #[arg(long, env = "PALAVER_OUTBOUND_QUEUE_BYTES", default_value_t = DEFAULT_OUTBOUND_QUEUE_BYTES)]
     pub outbound_queue_bytes: usize,
+    /// How long a client may take to send a request's head (from connecting,
+    /// or on a kept-alive connection from the head's first byte), and to
+    /// take in the `101` of a WebSocket upgrade; past it the connection is
+    /// dropped. 0: no limit.
+    #[arg(long, env = "PALAVER_HEADER_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub header_timeout: Duration,
+    /// How long an HTTP connection may move no byte either way (a keep-alive
+    /// connection between requests, or a request stalled in its body or its
+    /// answer) before it is closed. WebSockets have pings instead. 0: no limit.
+    #[arg(long, env = "PALAVER_IDLE_TIMEOUT", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub idle_timeout: Duration,
     /// How often the server pings each WebSocket; a peer silent for two intervals is dropped.
     #[arg(long, env = "PALAVER_PING_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration)]
     pub ping_interval: Duration,
@@ -162,12 +177,15 @@ impl Config {
             cluster: "palaver".into(),
             node_ttl: Duration::from_secs(15),
             token_ttl: Duration::from_secs(30 * 60),
+            refresh_ttl: Duration::from_secs(30 * 24 * 3600),
             token_leeway: Duration::from_secs(5),
             allowed_origins: Vec::new(),
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             outbound_queue: DEFAULT_OUTBOUND_QUEUE,
             outbound_queue_bytes: DEFAULT_OUTBOUND_QUEUE_BYTES,
+            header_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(60),
             ping_interval: Duration::from_secs(30),
             presence_tick: Duration::from_millis(100),
             history_limit: DEFAULT_HISTORY_LIMIT,

@@ -17,6 +17,8 @@ const LOCK_FILE: &str = "palaver.lock";
 pub enum DataDirError {
     #[error("data directory {path}: {reason}")]
     Unusable { path: String, reason: String },
+    #[error("database file {path}: {reason}")]
+    Database { path: String, reason: String },
     #[error(
         "data directory {path} is in use by another palaver ({holder}); stop it, or give this \
          one its own --data-dir"
@@ -98,7 +100,7 @@ impl DataDir {
     /// 0600 when missing (SQLite gives its -wal and -shm files the
     /// database's mode), tightened to 0600 when an older start left it wider.
     pub fn protect_database(&self, database: &Path) -> Result<(), DataDirError> {
-        let unusable = |err: std::io::Error| DataDirError::Unusable {
+        let unusable = |err: std::io::Error| DataDirError::Database {
             path: database.display().to_string(),
             reason: describe(&err),
         };

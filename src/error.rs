@@ -40,6 +40,12 @@ impl From<AuthError> for ApiError {
         match err {
             AuthError::MissingToken => Self::Unauthorized("Not authenticated"),
             AuthError::InvalidToken => Self::Unauthorized("Could not validate credentials"),
+            AuthError::InvalidRefresh => Self::Unauthorized(
+                "Refresh token is not valid (unknown, expired, used before, or its session ended); log in again",
+            ),
+            AuthError::WrongPassword => {
+                Self::Rejected(StatusCode::FORBIDDEN, "Current password is wrong".into())
+            }
             AuthError::UsernameTaken => Self::BadRequest("Username already registered".into()),
             AuthError::Throttled(RetryAfter(wait)) => Self::TooManyRequests(wait),
             AuthError::RegistrationClosed => Self::Rejected(

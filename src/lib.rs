@@ -4,6 +4,9 @@
 //! - `config`: flags and `PALAVER_*` environment variables.
 //! - `app`: wires the parts together; `serve` starts a server (used by
 //!   `main` and by the tests).
+//! - `http_server`: accepts connections and serves them with hyper under
+//!   the router: timeouts for heads and idle connections, limits on heads,
+//!   a file-descriptor reserve.
 //! - `client_addr`: who the client is, behind a trusted proxy too.
 //! - `datadir`: the data directory, held by one server at a time, private.
 //! - `error`: the one mapping from errors to HTTP responses.
@@ -40,7 +43,10 @@ pub mod client_addr;
 pub mod config;
 pub mod datadir;
 pub mod error;
+#[cfg(test)]
+mod fuzz;
 pub mod gateway;
+pub mod http_server;
 pub mod model;
 pub mod origins;
 pub mod store;

@@ -137,6 +137,10 @@ pub enum TextError {
     Blank,
     #[error("content is over {max} bytes")]
     TooLong { max: usize },
+    /// PostgreSQL cannot store U+0000 in text: refused on every backend,
+    /// so that no store ever fails on a message for what it holds.
+    #[error("content must not contain NUL characters")]
+    Nul,
 }
 
 impl MessageText {
@@ -147,6 +151,9 @@ impl MessageText {
         }
         if raw.len() > max {
             return Err(TextError::TooLong { max });
+        }
+        if raw.contains('\0') {
+            return Err(TextError::Nul);
         }
         Ok(Self(raw))
     }
@@ -160,24 +167,34 @@ impl MessageText {
     }
 }
 
-/// White space, and the characters that print as nothing (zero-width
-/// spaces and joiners, the word joiner and invisible operators, the byte
-/// order mark, the soft hyphen, Hangul fillers): a message made only of
-/// these would show as an empty line.
+/// White space, control characters, and the characters that print as
+/// nothing: Unicode's Default_Ignorable_Code_Point set (zero-width spaces
+/// and joiners, direction marks and overrides, the word joiner and
+/// invisible operators, variation selectors, tags, the byte order mark,
+/// the soft hyphen, Hangul fillers). A message made only of these would
+/// show as an empty line.
 fn is_invisible(c: char) -> bool {
     c.is_whitespace()
+        || c.is_control()
         || matches!(
             c,
             '\u{00AD}'
                 | '\u{034F}'
-                | '\u{115F}'
-                | '\u{1160}'
-                | '\u{180E}'
+                | '\u{061C}'
+                | '\u{115F}'..='\u{1160}'
+                | '\u{17B4}'..='\u{17B5}'
+                | '\u{180B}'..='\u{180F}'
                 | '\u{200B}'..='\u{200F}'
-                | '\u{2060}'..='\u{2064}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}'
                 | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
                 | '\u{FEFF}'
                 | '\u{FFA0}'
+                | '\u{FFF0}'..='\u{FFF8}'
+                | '\u{1BCA0}'..='\u{1BCA3}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0000}'..='\u{E0FFF}'
         )
 }
 
@@ -357,5 +374,195 @@ mod tests {
     #[test]
     fn timestamps_are_rfc3339_utc() {
         assert_eq!(Timestamp(0).to_rfc3339(), "1970-01-01T00:00:00.000000Z");
+    }
+}
+
+/// Properties of the input types over hostile text (inputs: `crate::fuzz`).
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::fuzz;
+    use proptest::char::range;
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    /// Characters that print as nothing, listed apart from `is_invisible`:
+    /// white space (Unicode's White_Space), controls, and
+    /// Default_Ignorable_Code_Point (Unicode 16, DerivedCoreProperties.txt).
+    fn invisible() -> impl Strategy<Value = char> {
+        prop_oneof![
+            range('\u{0}', '\u{20}'),
+            range('\u{7f}', '\u{a0}'),
+            Just('\u{1680}'),
+            range('\u{2000}', '\u{200a}'),
+            range('\u{2028}', '\u{2029}'),
+            Just('\u{202f}'),
+            Just('\u{205f}'),
+            Just('\u{3000}'),
+            Just('\u{ad}'),
+            Just('\u{34f}'),
+            Just('\u{61c}'),
+            range('\u{115f}', '\u{1160}'),
+            range('\u{17b4}', '\u{17b5}'),
+            range('\u{180b}', '\u{180f}'),
+            range('\u{200b}', '\u{200f}'),
+            range('\u{202a}', '\u{202e}'),
+            range('\u{2060}', '\u{206f}'),
+            Just('\u{3164}'),
+            range('\u{fe00}', '\u{fe0f}'),
+            Just('\u{feff}'),
+            Just('\u{ffa0}'),
+            range('\u{fff0}', '\u{fff8}'),
+            range('\u{1bca0}', '\u{1bca3}'),
+            range('\u{1d173}', '\u{1d17a}'),
+            range('\u{e0000}', '\u{e0fff}'),
+        ]
+    }
+
+    /// Characters that surely show.
+    fn visible() -> impl Strategy<Value = char> {
+        prop_oneof![
+            range('!', '~'),
+            range('\u{c0}', '\u{24f}'),
+            range('\u{4e00}', '\u{9fff}'),
+            range('\u{1f600}', '\u{1f64f}'),
+            Just('\u{fffd}'),
+        ]
+    }
+
+    /// What holds for any text under any limit: accepted as sent, or
+    /// refused for the one reason it deserves (blank before too long before
+    /// NUL), and an accepted text is never blank, too long or unstorable.
+    fn check_text(raw: &str, max: usize) -> Result<(), TestCaseError> {
+        let shows = raw.chars().any(|c| !is_invisible(c));
+        match MessageText::parse(raw.to_owned(), max) {
+            Ok(text) => {
+                prop_assert_eq!(text.as_str(), raw);
+                prop_assert!(shows && raw.len() <= max && !raw.contains('\0'));
+            }
+            Err(TextError::Blank) => prop_assert!(!shows),
+            Err(TextError::TooLong { max: said }) => {
+                prop_assert_eq!(said, max);
+                prop_assert!(shows && raw.len() > max);
+            }
+            Err(TextError::Nul) => prop_assert!(shows && raw.len() <= max && raw.contains('\0')),
+        }
+        Ok(())
+    }
+
+    /// Refusals are our sentences, whatever the input (none repeats it).
+    fn is_ours(err: &Invalid) -> bool {
+        [
+            "username must be 3-32 characters long",
+            "username may contain only letters, digits, '_', '.' and '-'",
+            "room name must be 1-64 characters long",
+            "room name may contain only lowercase letters, digits, '-' and '_'",
+            "password must be 8-1024 bytes long",
+            "topic must be at most 256 characters",
+            "topic must be one line without control characters",
+        ]
+        .contains(&err.0.as_str())
+    }
+
+    fn check_names(raw: &str) -> Result<(), TestCaseError> {
+        let user_chars = |b: u8| b.is_ascii_alphanumeric() || b"_.-".contains(&b);
+        match Username::parse(raw) {
+            Ok(name) => {
+                prop_assert!((3..=32).contains(&raw.len()) && raw.bytes().all(user_chars));
+                prop_assert_eq!(name.as_str(), raw);
+                prop_assert_eq!(name.key(), raw.to_ascii_lowercase());
+            }
+            Err(err) => {
+                prop_assert!(!((3..=32).contains(&raw.len()) && raw.bytes().all(user_chars)));
+                prop_assert!(is_ours(&err), "{err}");
+            }
+        }
+        let room_chars = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-".contains(&b);
+        match RoomName::parse(raw) {
+            Ok(name) => {
+                prop_assert!((1..=64).contains(&raw.len()) && raw.bytes().all(room_chars));
+                prop_assert_eq!(name.as_str(), raw);
+            }
+            Err(err) => {
+                prop_assert!(!((1..=64).contains(&raw.len()) && raw.bytes().all(room_chars)));
+                prop_assert!(is_ours(&err), "{err}");
+            }
+        }
+        match Password::parse(raw.to_owned()) {
+            Ok(password) => {
+                prop_assert!((8..=1024).contains(&raw.len()));
+                prop_assert_eq!(password.expose(), raw);
+                prop_assert_eq!(format!("{password:?}"), "Password(..)");
+            }
+            Err(err) => {
+                prop_assert!(!(8..=1024).contains(&raw.len()));
+                prop_assert!(is_ours(&err), "{err}");
+            }
+        }
+        match parse_topic(raw) {
+            Ok(topic) => {
+                prop_assert_eq!(topic.as_str(), raw.trim());
+                prop_assert!(raw.chars().count() <= 256 && !raw.chars().any(char::is_control));
+            }
+            Err(err) => {
+                prop_assert!(raw.chars().count() > 256 || raw.chars().any(char::is_control));
+                prop_assert!(is_ours(&err), "{err}");
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn message_text_is_as_sent_or_refused_for_its_reason(
+            raw in fuzz::text("chapter_text"),
+            max in prop_oneof![0..64usize, 0..8192usize],
+        ) {
+            check_text(&raw, max)?;
+        }
+
+        #[test]
+        fn text_of_invisible_characters_is_blank(
+            raw in vec(invisible(), 0..24).prop_map(String::from_iter),
+            max in 0..100usize,
+        ) {
+            prop_assert_eq!(MessageText::parse(raw, max), Err(TextError::Blank));
+        }
+
+        #[test]
+        fn one_visible_character_is_not_blank(
+            around in vec(invisible().prop_filter("not NUL", |c| *c != '\0'), 0..24),
+            shown in visible(),
+            at in any::<proptest::sample::Index>(),
+        ) {
+            let mut chars = around;
+            chars.insert(at.index(chars.len() + 1), shown);
+            let raw = String::from_iter(chars);
+            prop_assert_eq!(MessageText::parse(raw.clone(), 4096).map(MessageText::into_string), Ok(raw));
+        }
+
+        #[test]
+        fn names_passwords_and_topics(raw in fuzz::text("names")) {
+            check_names(&raw)?;
+        }
+
+        #[test]
+        fn well_formed_names_are_accepted_as_they_are(
+            user in "[A-Za-z0-9_.-]{3,32}",
+            room in "[a-z0-9_-]{1,64}",
+        ) {
+            prop_assert_eq!(Username::parse(&user).map(|u| u.as_str().to_owned()), Ok(user));
+            prop_assert_eq!(RoomName::parse(&room).map(|r| r.as_str().to_owned()), Ok(room));
+        }
+    }
+
+    #[test]
+    fn corpus() {
+        for max in [0, 1, 16, crate::config::DEFAULT_MAX_MESSAGE_BYTES] {
+            fuzz::replay("chapter_text", |b| {
+                check_text(&String::from_utf8_lossy(b), max)
+            });
+        }
+        fuzz::replay("names", |b| check_names(&String::from_utf8_lossy(b)));
     }
 }

@@ -77,11 +77,26 @@ fn authority(origin: &str) -> Option<&str> {
     (!rest.is_empty() && !rest.contains('/')).then_some(rest)
 }
 
+/// Whether `host[:port]` names this machine. Strict about the port, as a
+/// browser writes it (digits), so that `127.0.0.1:80@evil.example` is not.
 fn is_loopback(authority: &str) -> bool {
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((host, "")) => (host, None),
+            Some((host, rest)) => match rest.strip_prefix(':') {
+                Some(port) => (host, Some(port)),
+                None => return false,
+            },
+            None => return false,
+        },
+        None => match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        },
     };
+    if port.is_some_and(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {
+        return false;
+    }
     host == "localhost"
         || host.ends_with(".localhost")
         || host
@@ -117,6 +132,10 @@ mod tests {
             "http://localhost.evil.example",
             "http://127.0.0.1.evil.example",
             "https://chat.example.com.evil",
+            "http://127.0.0.1:80@evil.example",
+            "http://[::1]evil.example",
+            "http://[::1]3000",
+            "http://localhost:evil",
             "file://",
             "",
         ] {
@@ -141,5 +160,112 @@ mod tests {
         let any = OriginPolicy::new(&["*".into()]).expect("valid");
         assert!(allows(&any, "https://anywhere.example", "x"));
         assert!(OriginPolicy::new(&["chat.example.com".into()]).is_err());
+    }
+}
+
+/// Properties of the origin check over hostile `Origin` values (inputs:
+/// `crate::fuzz`).
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::fuzz;
+    use proptest::prelude::*;
+    use proptest::sample::select;
+
+    const HOST: &str = "chat.example.com";
+
+    /// Written apart from `is_loopback`: `http(s)://HOST[:PORT]` as a
+    /// browser serializes an origin, HOST a loopback name or address.
+    fn is_loopback_origin(origin: &str) -> bool {
+        let Some(rest) = origin
+            .strip_prefix("http://")
+            .or_else(|| origin.strip_prefix("https://"))
+        else {
+            return false;
+        };
+        let (host, port) = match rest.strip_prefix('[') {
+            Some(v6) => match v6.split_once(']') {
+                Some((host, port)) => (host, port),
+                None => return false,
+            },
+            None => match rest.split_once(':') {
+                Some((host, port)) => (host, rest.get(host.len()..).unwrap_or(port)),
+                None => (rest, ""),
+            },
+        };
+        let port_ok = port.is_empty()
+            || port
+                .strip_prefix(':')
+                .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+        // Every name under `localhost.` is this machine (RFC 6761).
+        let host_ok = host == "localhost"
+            || host.ends_with(".localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        port_ok && host_ok
+    }
+
+    fn check(origin: &[u8]) -> Result<(), TestCaseError> {
+        let Ok(value) = HeaderValue::from_bytes(origin) else {
+            return Ok(());
+        };
+        let host = HeaderValue::from_static(HOST);
+        let seen = std::str::from_utf8(origin).map(|o| o.trim().to_ascii_lowercase());
+        let own = seen.as_deref().is_ok_and(|o| {
+            o.strip_prefix("http://")
+                .or_else(|| o.strip_prefix("https://"))
+                == Some(HOST)
+        });
+        let default = OriginPolicy::new(&[]).expect("valid");
+        if default.allows(&value, Some(&host)) {
+            let o = seen.as_deref().unwrap_or_default();
+            prop_assert!(own || o == "null" || is_loopback_origin(o), "allowed {o:?}");
+        }
+        let named = OriginPolicy::new(&["https://app.example".into()]).expect("valid");
+        if named.allows(&value, Some(&host)) {
+            prop_assert!(own || seen.as_deref() == Ok("https://app.example"));
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn only_own_disk_and_loopback_origins_pass_by_default(origin in fuzz::bytes("origin")) {
+            check(&origin)?;
+        }
+
+        #[test]
+        fn loopback_origins_as_browsers_write_them_pass(
+            scheme in select(vec!["http", "https"]),
+            host in prop_oneof![
+                Just("localhost".to_owned()),
+                "[a-z0-9-]{1,12}".prop_map(|sub| format!("{sub}.localhost")),
+                any::<[u8; 3]>().prop_map(|[a, b, c]| format!("127.{a}.{b}.{c}")),
+                Just("[::1]".to_owned()),
+            ],
+            port in proptest::option::of(any::<u16>()),
+        ) {
+            let port = port.map(|p| format!(":{p}")).unwrap_or_default();
+            let origin = format!("{scheme}://{host}{port}");
+            prop_assert!(is_loopback_origin(&origin), "{}", origin);
+            let policy = OriginPolicy::new(&[]).expect("valid");
+            let value = HeaderValue::from_str(&origin).expect("a header");
+            prop_assert!(policy.allows(&value, Some(&HeaderValue::from_static(HOST))), "{}", origin);
+        }
+
+        #[test]
+        fn any_configured_list_is_read_or_refused(list in proptest::collection::vec(fuzz::text("origin"), 0..4)) {
+            if let Ok(policy) = OriginPolicy::new(&list) {
+                for origin in &policy.allowed {
+                    prop_assert!(origin == "*" || origin == "null" || authority(origin).is_some());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn corpus() {
+        fuzz::replay("origin", check);
     }
 }

@@ -1,6 +1,11 @@
 // HTTP calls to palaver's API. Every error the server reports comes back as
 // JSON `{"detail": ...}`; ApiError carries that detail so the page can show
 // it next to the form that caused it.
+//
+// Calls that need the user's token ask a token provider for it (the page
+// sets one with useTokens): on a 401 they ask it once for a fresh token and
+// try again, so an access token that expired a moment ago costs the user
+// nothing. A second 401, or a provider that cannot renew, reaches the caller.
 
 export class ApiError extends Error {
   constructor(status, detail) {
@@ -20,7 +25,7 @@ function describe(detail, status) {
   return `The server answered ${status}.`;
 }
 
-async function call(method, path, { token, json, form } = {}) {
+async function call(method, path, { token, json, form, timeout } = {}) {
   const headers = { Accept: 'application/json' };
   let body;
   if (token) headers.Authorization = `Bearer ${token}`;
@@ -31,14 +36,16 @@ async function call(method, path, { token, json, form } = {}) {
     headers['Content-Type'] = 'application/x-www-form-urlencoded';
     body = new URLSearchParams(form).toString();
   }
+  const signal = timeout ? AbortSignal.timeout(timeout) : undefined;
   let response;
+  let text;
   try {
-    response = await fetch(path, { method, headers, body, cache: 'no-store' });
+    response = await fetch(path, { method, headers, body, cache: 'no-store', signal });
+    text = await response.text();
   } catch {
     throw new ApiError(0, describe(null, 0));
   }
   let data = null;
-  const text = await response.text();
   if (text) {
     try {
       data = JSON.parse(text);
@@ -52,16 +59,54 @@ async function call(method, path, { token, json, form } = {}) {
   return data;
 }
 
+/**
+ * Runs `attempt(token)` with the provider's token; on a 401, once more with
+ * the token `provider.renew(rejected)` gives. renew rejects (with an
+ * ApiError 401 when the session is over) if there is no other token.
+ */
+export async function withRenewal(attempt, provider) {
+  const token = provider ? provider.current() : null;
+  try {
+    return await attempt(token);
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status !== 401 || !provider || !token) throw err;
+    const fresh = await provider.renew(token);
+    return attempt(fresh);
+  }
+}
+
+let provider = null;
+
+/** provider: { current() → the access token, renew(rejected) → a promise of another }. */
+export function useTokens(tokens) {
+  provider = tokens;
+}
+
+function authed(method, path, options = {}) {
+  return withRenewal((token) => call(method, path, { ...options, token }), provider);
+}
+
+/** How long a refresh may take: the cross-tab lock is held meanwhile. */
+const REFRESH_TIMEOUT = 10_000;
+
 export const api = {
   register: (username, password) => call('POST', '/register', { json: { username, password } }),
   login: (username, password) => call('POST', '/token', { form: { username, password } }),
-  me: (token) => call('GET', '/users/me', { token }),
+  refresh: (refreshToken) => call('POST', '/token/refresh', { json: { refresh_token: refreshToken }, timeout: REFRESH_TIMEOUT }),
+  /** With a token given (just logged in, no session yet), no renewal. */
+  me: (token) => (token ? call('GET', '/users/me', { token }) : authed('GET', '/users/me')),
   rooms: () => call('GET', '/rooms?detail=true'),
   room: (name) => call('GET', `/rooms/${encodeURIComponent(name)}`),
-  createRoom: (token, name, topic) => call('POST', '/rooms', { token, json: { name, topic } }),
-  history: (token, room, { before, limit = 50 } = {}) => {
+  createRoom: (name, topic) => authed('POST', '/rooms', { json: { name, topic } }),
+  history: (room, { before, limit = 50 } = {}) => {
     const q = new URLSearchParams({ limit: String(limit) });
     if (before !== undefined && before !== null) q.set('before', String(before));
-    return call('GET', `/rooms/${encodeURIComponent(room)}/messages?${q}`, { token });
+    return authed('GET', `/rooms/${encodeURIComponent(room)}/messages?${q}`);
   },
+  logout: () => authed('POST', '/logout'),
+  logoutAll: () => authed('POST', '/logout/all'),
+  changePassword: (currentPassword, newPassword) =>
+    authed('POST', '/users/me/password', { json: { current_password: currentPassword, new_password: newPassword } }),
+  sessions: () => authed('GET', '/users/me/sessions'),
+  endSession: (id) => authed('DELETE', `/users/me/sessions/${encodeURIComponent(id)}`),
 };

@@ -3,10 +3,13 @@
 //
 // - state.js: what the page knows (S) and the settings the modules share.
 // - elements.js: the page's fixed elements, looked up at boot.
-// - api.js: HTTP calls (register, token, rooms, history).
-// - session.js: the token in localStorage; a 401 anywhere logs out.
-// - socket.js: the one palaver.v1 WebSocket: hello, reconnect with backoff.
+// - api.js: HTTP calls; a 401 gets one fresh token and one more try.
+// - session.js: the session (access and refresh token) in localStorage.
+// - refresh.js: silent refresh, one tab at a time (navigator.locks).
+// - vault.js: the session in IndexedDB, which all tabs see alike.
+// - socket.js: the one palaver.v1 WebSocket: hello, auth, reconnect with backoff.
 // - auth.js: the login / registration form.
+// - account.js: password change, sessions, log out everywhere.
 // - rooms.js: the room list, entering and subscribing to a room.
 // - history.js: a room's history pages and the top of its list.
 // - messages.js: a room's message list: in id order, once, grouped.
@@ -18,12 +21,15 @@
 //
 // The pure parts of these (no DOM) have unit tests in e2e/unit/.
 
-import { api } from './api.js';
+import { api, ApiError, useTokens } from './api.js';
 import { Connection, CLOSE } from './socket.js';
 import { clear, setAvatar } from './dom.js';
 import { el, bindElements } from './elements.js';
-import { S, isMe, MAX_TIMER, ROOMS_REFRESH } from './state.js';
-import { readSession, forgetSession, handleApiError, whenUnauthorized } from './session.js';
+import { S, isMe, ROOMS_REFRESH } from './state.js';
+import { readSession, handleApiError, whenUnauthorized, sameSession, endedReason, NOTICES, SESSION_KEY } from './session.js';
+import { TokenKeeper, SessionOver } from './refresh.js';
+import { openVault } from './vault.js';
+import { wireAccount, closeAccount } from './account.js';
 import { setView, wireLayout } from './layout.js';
 import { showAuth, wireAuth } from './auth.js';
 import { setBanner, showConnectionState, wireStatus } from './status.js';
@@ -35,26 +41,58 @@ import { clearTyping, onTyping, onSubscribed, onJoinedOrLeft, onRoster } from '.
 
 /** The page shows one notice when many arrive at once; it handles joined / left all the same. */
 const CAPABILITIES = ['presence_summary'];
+/** Sockets closed for an expired token in a row, each renewed, before the page gives up (a server that refuses every renewal). */
+const MAX_EXPIRED_CLOSES = 3;
 
 function startChat(session) {
   S.session = session;
+  S.leaving = false;
+  S.expiredCloses = 0;
+  S.keeper = new TokenKeeper({
+    session,
+    vault: S.vault,
+    locks: navigator.locks ?? null,
+    refresh: (refreshToken) => api.refresh(refreshToken),
+    onrenewed(renewed) {
+      S.session = renewed;
+      S.conn?.setToken(renewed.token);
+    },
+    onended(reason) {
+      if (!S.leaving) endSession(reason);
+    },
+  });
   setView('chat');
   el.meName.textContent = session.username;
   setAvatar(el.meAvatar, session.username);
-  S.timers.push(setTimeout(sessionExpired, Math.min(MAX_TIMER, session.expiresAt - Date.now())));
   S.timers.push(setInterval(refreshRooms, ROOMS_REFRESH));
   S.conn = new Connection(
     session.token,
-    { onopen: onSocketOpen, onevent: onEvent, onstate: onSocketState, onrefused: onSocketRefused },
+    { onopen: onSocketOpen, onevent: onEvent, onstate: onSocketState, onrefused: onSocketRefused, onsessionclose: onSessionClose },
     { capabilities: CAPABILITIES },
   );
-  S.conn.connect();
+  if (S.keeper.stale) {
+    // Back after a while (a reload, a laptop that slept): renew first, then connect with the new token.
+    S.conn.waitForToken();
+    S.keeper.renew().catch(() => {});
+  } else {
+    S.conn.connect();
+    S.keeper.schedule();
+  }
   enterFirstRoom();
   el.input.focus();
 }
 
-/** Forget the token and everything shown; back to the login form. */
-function endSession(notice) {
+/**
+ * Forget the session and everything shown; back to the login form, which
+ * says why (`reason`, a key of NOTICES, or `notice` itself).
+ */
+function endSession(reason, notice = NOTICES[reason] || NOTICES.ended) {
+  if (!S.session) return;
+  const mine = S.session;
+  S.keeper?.stop();
+  S.keeper = null;
+  S.leaving = false;
+  closeAccount();
   if (S.conn) S.conn.stop();
   S.conn = null;
   for (const t of S.timers) clearInterval(t);
@@ -65,7 +103,7 @@ function endSession(notice) {
   S.rooms.clear();
   S.current = null;
   S.session = null;
-  forgetSession(localStorage);
+  S.vault.forget(reason, mine).catch((err) => console.warn('could not forget the session', err));
   clear(el.listHost);
   clear(el.roomList);
   clear(el.onlineList);
@@ -76,8 +114,59 @@ function endSession(notice) {
   showAuth(notice);
 }
 
-function sessionExpired() {
-  if (S.session) endSession('Your session has expired. Please log in again.');
+/** Log out: the session ends on the server first, then here. */
+async function logOut() {
+  if (!S.session || S.leaving) return;
+  S.leaving = true;
+  let notice = NOTICES.logout;
+  try {
+    await api.logout();
+  } catch (err) {
+    // A 401: it had ended already. Anything else: it lives on the server until it expires.
+    if (!(err instanceof ApiError && err.status === 401)) {
+      notice = `You have logged out here, but the server could not be told (${err.message}), so the session there ends only when it expires.`;
+    }
+  }
+  endSession('logout', notice);
+}
+
+/** Every session of this user ends, this one too; rejects (and stays logged in) if the server could not be told. */
+async function logOutEverywhere() {
+  if (!S.session || S.leaving) return;
+  S.leaving = true;
+  try {
+    await api.logoutAll();
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 401)) {
+      S.leaving = false;
+      throw err;
+    }
+  }
+  endSession('logout-all');
+}
+
+/** A 401 that a fresh token did not cure. */
+function onUnauthorized(err) {
+  if (!S.session || S.leaving) return;
+  endSession(err instanceof SessionOver ? err.reason : 'expired');
+}
+
+/** Another tab logged out, logged in, or its refresh found the session over. */
+function onStorage(event) {
+  if (event.storageArea !== localStorage || (event.key !== SESSION_KEY && event.key !== null)) return;
+  // This tab is logging out: another tab that heard of it first does not decide what this one says.
+  if (S.leaving) return;
+  const stored = readSession(localStorage);
+  if (S.session) {
+    if (!stored) endSession(endedReason(localStorage) || 'ended');
+    else if (!sameSession(stored, S.session)) {
+      endSession('ended');
+      startChat(stored);
+    }
+    // Else another tab refreshed: this one takes the new token when its own is due (refresh.js).
+  } else if (stored && document.body.dataset.view === 'auth') {
+    startChat(stored);
+  }
 }
 
 // ---------------------------------------------------------------- socket
@@ -111,6 +200,12 @@ function onEvent(frame) {
       break;
     case 'typing':
       onTyping(frame);
+      break;
+    case 'auth_expiring':
+      onAuthExpiring();
+      break;
+    case 'authenticated':
+      S.expiredCloses = 0;
       break;
     case 'error':
       onServerError(frame);
@@ -154,6 +249,39 @@ function onServerError(frame) {
   if (frame.code !== 'rate_limited') console.warn(`server error ${frame.code}: ${frame.message}`);
 }
 
+/**
+ * The server is about to close the socket for an expired token: renew it
+ * on the open socket. The token to replace is the one the server holds,
+ * so a warning that crossed an `auth` on the way costs no second refresh.
+ */
+function onAuthExpiring() {
+  const conn = S.conn;
+  if (!conn || !S.keeper) return;
+  S.keeper
+    .renew(conn.socketToken)
+    .then((token) => {
+      if (S.conn === conn) conn.setToken(token);
+    })
+    .catch(() => {}); // Over: the keeper has ended the session. Unreachable: it tries again by itself.
+}
+
+/** Closed with 4001: the session ended (log in again), or its token expired (renew, then a new socket). */
+function onSessionClose(reason) {
+  if (!S.session || S.leaving) return;
+  S.expiredCloses += 1;
+  if (reason === 'session ended' || S.expiredCloses > MAX_EXPIRED_CLOSES) {
+    endSession(reason === 'session ended' ? 'ended' : 'expired');
+    return;
+  }
+  const conn = S.conn;
+  S.keeper
+    .renew(conn.socketToken)
+    .then((token) => {
+      if (S.conn === conn) conn.setToken(token);
+    })
+    .catch(() => {});
+}
+
 function onSocketState(state, info) {
   outbox.renderPending();
   // The server closed on our last frame: do not send it again by itself.
@@ -165,7 +293,7 @@ function onSocketState(state, info) {
 async function onSocketRefused() {
   if (!S.session) return;
   try {
-    await api.me(S.session.token);
+    await api.me();
   } catch (err) {
     handleApiError(err);
   }
@@ -174,13 +302,17 @@ async function onSocketRefused() {
 // ---------------------------------------------------------------- boot
 
 function wire() {
-  wireAuth(startChat);
+  wireAuth(async (session) => {
+    await S.vault.write(session);
+    startChat(session);
+  });
   wireLayout();
   wireStatus();
   wireRooms();
   wireComposer();
+  wireAccount(logOutEverywhere);
   S.afterSubscribe = (room) => outbox.release(room);
-  el.logout.addEventListener('click', () => endSession('You have logged out.'));
+  el.logout.addEventListener('click', logOut);
   el.scroller.addEventListener('scroll', () => {
     if (nearBottom()) el.jumpBottom.hidden = true;
     maybeLoadOlder();
@@ -190,15 +322,30 @@ function wire() {
     el.input.focus();
   });
   document.addEventListener('visibilitychange', () => {
-    if (!document.hidden && S.conn && S.conn.state === 'reconnecting') S.conn.reconnectNow();
+    if (document.hidden) return;
+    S.keeper?.check();
+    if (S.conn && S.conn.state === 'reconnecting' && !S.conn.awaitingToken) S.conn.reconnectNow();
   });
+  window.addEventListener('online', () => S.keeper?.check());
+  window.addEventListener('storage', onStorage);
 }
 
-function boot() {
+async function boot() {
   bindElements();
-  whenUnauthorized(sessionExpired);
+  S.vault = openVault(globalThis.indexedDB, localStorage);
+  whenUnauthorized(onUnauthorized);
+  useTokens({
+    current: () => S.session?.token ?? null,
+    renew: (rejected) => (S.keeper ? S.keeper.renew(rejected) : Promise.reject(new SessionOver('ended'))),
+  });
   wire();
-  const session = readSession(localStorage);
+  let session;
+  try {
+    session = await S.vault.read();
+  } catch (err) {
+    console.warn('could not read the session from IndexedDB', err);
+    session = readSession(localStorage);
+  }
   if (session) startChat(session);
   else showAuth();
 }

@@ -4,7 +4,7 @@
 import { api, ApiError } from './api.js';
 import { el } from './elements.js';
 import { setView } from './layout.js';
-import { sessionFromToken, writeSession } from './session.js';
+import { sessionFromToken } from './session.js';
 
 export function showAuth(notice) {
   setView('auth');
@@ -34,8 +34,7 @@ async function logIn(username, password, onLoggedIn) {
   } catch {
     /* keep the name as typed */
   }
-  writeSession(localStorage, session);
-  onLoggedIn(session);
+  await onLoggedIn(session);
 }
 
 /** Runs `attempt` with the form busy; its failure is shown under the form. */
@@ -55,7 +54,7 @@ async function submit(missing, attempt) {
   }
 }
 
-/** onLoggedIn(session) runs once a login or a registration succeeded. */
+/** onLoggedIn(session) runs once a login or a registration succeeded; it keeps the session. */
 export function wireAuth(onLoggedIn) {
   el.authForm.addEventListener('submit', (event) => {
     event.preventDefault();

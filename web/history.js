@@ -51,7 +51,7 @@ export async function loadInitial(view, reopen) {
   view.loading = (async () => {
     renderStart(view, 'loading');
     try {
-      const page = await api.history(S.session.token, view.name, { limit: HISTORY_PAGE });
+      const page = await api.history(view.name, { limit: HISTORY_PAGE });
       for (const m of page.messages) insertMessage(view, m, { history: true });
       view.lastId = Math.max(view.lastId, page.next_after || 0, ...page.messages.map((m) => m.id));
       view.nextBefore = page.next_before;
@@ -77,7 +77,7 @@ export async function loadOlder(view) {
   view.loadingOlder = true;
   renderStart(view, 'older');
   try {
-    const page = await api.history(S.session.token, view.name, { before: view.nextBefore, limit: HISTORY_PAGE });
+    const page = await api.history(view.name, { before: view.nextBefore, limit: HISTORY_PAGE });
     const shown = S.current === view.name;
     const before = el.scroller.scrollHeight;
     const top = el.scroller.scrollTop;

@@ -177,7 +177,7 @@ async function onCreateRoom(event) {
     return;
   }
   try {
-    const room = await api.createRoom(S.session.token, name, topic);
+    const room = await api.createRoom(name, topic);
     S.rooms.set(room.name, { ...room, online_count: 0 });
     el.newRoomName.value = '';
     el.newRoomTopic.value = '';

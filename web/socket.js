@@ -6,6 +6,12 @@
 // capabilities the page can use (docs/protocol.md): the server answers with
 // those it accepts. A server from before `hello` answers `unknown_command`
 // instead; that is no failure, just no capability, and nobody is told.
+//
+// The token rides in the subprotocol list when the socket opens. When the
+// owner has a newer one (silent refresh, refresh.js), setToken() sends it on
+// the open socket as `auth`, which keeps every subscription. A socket the
+// server closed with 4001 (session ended, or token expired) is not
+// reconnected by itself: the owner decides, and a setToken() reconnects it.
 
 export const PROTOCOL = 'palaver.v1';
 const BASE_DELAY = 500;
@@ -19,7 +25,22 @@ export const CLOSE = {
   POLICY: 1008,
   TOO_BIG: 1009,
   SLOW_CONSUMER: 4000,
+  SESSION: 4001,
 };
+
+const AUTH_REF = 'auth';
+
+/// Renews the token on an open socket (palaver.v1 `auth`).
+export function authFrame(token) {
+  return { type: 'auth', token, ref: AUTH_REF };
+}
+
+/// true if `frame` accepts our `auth`, false if it refuses it, null for any other frame.
+export function authAnswer(frame) {
+  if (frame.type === 'authenticated') return true;
+  if (frame.type === 'error' && frame.ref === AUTH_REF) return false;
+  return null;
+}
 
 const HELLO_REF = 'hello';
 
@@ -46,7 +67,8 @@ export function reconnectDelay(attempt, random = Math.random) {
 
 export class Connection {
   /// handlers: onopen(), onevent(frame), onstate(state, info), onrefused()
-  /// (the upgrade failed before the socket ever opened: perhaps a bad token).
+  /// (the upgrade failed before the socket ever opened: perhaps a bad token),
+  /// onsessionclose(reason) (closed with 4001; waits for setToken()).
   /// capabilities: what to ask for in `hello`; `accepted` holds what the
   /// server granted on the current socket.
   constructor(token, handlers, { capabilities = [] } = {}) {
@@ -59,6 +81,12 @@ export class Connection {
     this.timer = null;
     this.stopped = false;
     this.state = 'idle';
+    // The token the server holds for the current socket (the upgrade's, then
+    // each `auth` it confirmed), the one sent and not yet confirmed, and
+    // whether a 4001 close waits for a new token.
+    this.socketToken = null;
+    this.pendingToken = null;
+    this.awaitingToken = false;
     this.onOnline = () => {
       if (this.state === 'reconnecting') this.reconnectNow();
     };
@@ -79,10 +107,12 @@ export class Connection {
     if (this.stopped) return;
     clearTimeout(this.timer);
     this.timer = null;
+    this.awaitingToken = false;
     let opened = false;
+    const token = this.token;
     let ws;
     try {
-      ws = new WebSocket(this.url(), [PROTOCOL, `bearer.${this.token}`]);
+      ws = new WebSocket(this.url(), [PROTOCOL, `bearer.${token}`]);
     } catch (err) {
       console.error('WebSocket could not be created', err);
       this.scheduleReconnect({ code: CLOSE.ABNORMAL });
@@ -95,8 +125,12 @@ export class Connection {
       opened = true;
       this.attempt = 0;
       this.accepted = new Set();
+      this.socketToken = token;
+      this.pendingToken = null;
       // Sent before the owner's subscribes: the server reads frames in order.
       if (this.capabilities.length) ws.send(JSON.stringify(helloFrame(this.capabilities)));
+      // Renewed while this socket was opening.
+      if (this.token !== token) this.sendAuth();
       this.setState('open');
       this.handlers.onopen?.();
     };
@@ -111,8 +145,17 @@ export class Connection {
       }
       if (!frame || typeof frame.type !== 'string') return;
       const accepted = helloAnswer(frame);
-      if (accepted) this.accepted = new Set(accepted);
-      else this.handlers.onevent?.(frame);
+      if (accepted) {
+        this.accepted = new Set(accepted);
+        return;
+      }
+      const renewed = authAnswer(frame);
+      if (renewed !== null) {
+        // Refused (auth_failed, or a server from before `auth`): the server keeps the token it had.
+        if (renewed && this.pendingToken) this.socketToken = this.pendingToken;
+        this.pendingToken = null;
+      }
+      this.handlers.onevent?.(frame);
     };
     ws.onclose = (event) => {
       if (ws !== this.ws) return;
@@ -121,6 +164,13 @@ export class Connection {
       console.info(`socket closed: ${event.code} ${event.reason || ''}`.trim());
       if (event.code === CLOSE.POLICY) {
         this.setState('closed', { code: event.code, reason: event.reason || 'The server closed the connection.' });
+        return;
+      }
+      if (event.code === CLOSE.SESSION) {
+        // Reconnecting with the same token would only be refused again.
+        this.awaitingToken = true;
+        this.setState('reconnecting', { code: event.code, reason: event.reason, delay: 0 });
+        this.handlers.onsessionclose?.(event.reason || '');
         return;
       }
       if (!opened) this.handlers.onrefused?.();
@@ -134,6 +184,32 @@ export class Connection {
     this.attempt += 1;
     this.setState('reconnecting', { code: event.code, reason: event.reason, delay, attempt: this.attempt });
     this.timer = setTimeout(() => this.connect(), delay);
+  }
+
+  /// A newer access token: sent at once on an open socket (`auth`) unless
+  /// the server holds it or has it on the way (a refused one, e.g.
+  /// rate_limited, goes again), used by the next socket otherwise; a socket
+  /// closed with 4001 reconnects with it.
+  setToken(token) {
+    if (this.stopped) return;
+    this.token = token;
+    if (this.open) {
+      if (token !== this.socketToken && token !== this.pendingToken) this.sendAuth();
+    } else if (this.awaitingToken) {
+      this.connect();
+    }
+  }
+
+  sendAuth() {
+    this.ws.send(JSON.stringify(authFrame(this.token)));
+    this.pendingToken = this.token;
+  }
+
+  /// Opens the first socket only once a token arrives (setToken): the one
+  /// in hand is known to be stale.
+  waitForToken() {
+    this.awaitingToken = true;
+    this.setState('connecting');
   }
 
   reconnectNow() {

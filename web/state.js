@@ -15,7 +15,11 @@ export const MAX_MESSAGE_BYTES = 64 * 1024;
 
 /** Everything the page knows; reset on log out. */
 export const S = {
-  session: null, // { token, username, expiresAt }
+  session: null, // { token, refreshToken, username, expiresAt, lifetime } (session.js)
+  keeper: null, // TokenKeeper (refresh.js): renews the session's access token
+  vault: null, // where the session is kept (vault.js); set at boot, kept across logins
+  leaving: false, // a log out is on its way to the server: its 4001 and 401s are expected
+  expiredCloses: 0, // sockets closed for an expired token since a renewal last worked
   conn: null,
   afterSubscribe: null, // (room) => …, set by app.js: sends what waited for the room's subscribe
   rooms: new Map(), // name -> { name, topic, online_count }

@@ -7,7 +7,13 @@ import { CLOSE } from './socket.js';
 /** Why the socket went and when it tries again, e.g. "The server is restarting. Reconnecting… (next try in 2 s)". */
 export function reconnectNotice(info) {
   const why =
-    info.code === CLOSE.GOING_AWAY ? 'The server is restarting. ' : info.code === CLOSE.SLOW_CONSUMER ? 'The connection fell behind. ' : 'Connection lost. ';
+    info.code === CLOSE.GOING_AWAY
+      ? 'The server is restarting. '
+      : info.code === CLOSE.SLOW_CONSUMER
+        ? 'The connection fell behind. '
+        : info.code === CLOSE.SESSION
+          ? 'Renewing your login. '
+          : 'Connection lost. ';
   const wait = info.delay ? ` (next try in ${Math.max(1, Math.round(info.delay / 1000))} s)` : '';
   return `${why}Reconnecting…${wait}`;
 }

@@ -92,3 +92,41 @@ export async function assertShownOnce(page, texts) {
   assert.equal(new Set(ids).size, ids.length, `a message id is shown twice: ${ids}`);
   for (let i = 1; i < ids.length; i++) assert.ok(ids[i - 1] < ids[i], `messages out of order: ${ids}`);
 }
+
+/**
+ * The session the page keeps: in IndexedDB (web/vault.js), with a copy in
+ * localStorage. `patch` changes it: its fields are set, those in `remove`
+ * dropped; `replace` puts another session (or null) in its place. Returns
+ * the session as it was.
+ */
+export async function editStoredSession(page, { patch = {}, remove = [], replace } = {}) {
+  return page.evaluate(
+    async ({ patch, remove, replace, replacing }) => {
+      const db = await new Promise((resolve, reject) => {
+        const r = indexedDB.open('palaver', 1);
+        r.onupgradeneeded = () => r.result.createObjectStore('kv');
+        r.onsuccess = () => resolve(r.result);
+        r.onerror = () => reject(r.error);
+      });
+      const inStore = await new Promise((resolve, reject) => {
+        const r = db.transaction('kv').objectStore('kv').get('session');
+        r.onsuccess = () => resolve(r.result);
+        r.onerror = () => reject(r.error);
+      });
+      const before = inStore ?? JSON.parse(localStorage.getItem('palaver.session'));
+      let after = replacing ? replace : { ...before, ...patch };
+      if (after) for (const k of remove) delete after[k];
+      await new Promise((resolve, reject) => {
+        const tx = db.transaction('kv', 'readwrite');
+        tx.objectStore('kv').put(after, 'session');
+        tx.oncomplete = resolve;
+        tx.onerror = () => reject(tx.error);
+      });
+      db.close();
+      if (after) localStorage.setItem('palaver.session', JSON.stringify(after));
+      else localStorage.removeItem('palaver.session');
+      return before;
+    },
+    { patch, remove, replace: replace ?? null, replacing: replace !== undefined },
+  );
+}

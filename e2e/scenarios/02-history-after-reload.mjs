@@ -1,8 +1,9 @@
 // History after reload: what was said before is there after a reload, the
-// user is still logged in, and scrolling up loads older pages.
+// user is still logged in, and scrolling up loads older pages. Then logging
+// out (the session ends on the server too) and what an expiring token does.
 import assert from 'node:assert/strict';
-import { registerViaUi, createRoomViaUi, say, waitForChat, shownMessages, uniqueName, PASSWORD } from '../lib/app.mjs';
-import { userToken, V1Client } from '../lib/client.mjs';
+import { registerViaUi, createRoomViaUi, say, waitForChat, shownMessages, uniqueName, editStoredSession, PASSWORD } from '../lib/app.mjs';
+import { userToken, V1Client, http } from '../lib/client.mjs';
 
 export default {
   name: 'history is shown after a reload, and older pages load when scrolling up',
@@ -56,12 +57,16 @@ export default {
     const expected = new Date(iso).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
     assert.equal(text, expected);
 
-    // Logging out forgets the token: a reload shows the login form.
+    // Logging out ends the session on the server, then forgets it here: a reload shows the login form.
+    const before = await page.evaluate(() => JSON.parse(localStorage.getItem('palaver.session')));
     await page.click('#logout-button');
     await page.waitForSelector('#auth-form');
+    assert.match(await page.textContent('#auth-notice'), /You have logged out/);
     await page.reload();
     await page.waitForSelector('#auth-form');
     assert.equal(await page.evaluate(() => localStorage.getItem('palaver.session')), null);
+    await assert.rejects(http(t.base, 'GET', '/users/me', { token: before.token }), /: 401 /, 'the access token is refused');
+    await assert.rejects(http(t.base, 'POST', '/token/refresh', { json: { refresh_token: before.refreshToken } }), /: 401 /, 'the refresh token is dead');
     // And logging in again brings the same history back.
     await page.fill('#auth-username', eve);
     await page.fill('#auth-password', PASSWORD);
@@ -70,22 +75,24 @@ export default {
     shown = await shownMessages(page);
     assert.deepEqual(shown.slice(-3).map((m) => m.text), mine);
 
-    // The token runs out while the page is open: back to the login form.
-    await page.evaluate(() => {
-      const s = JSON.parse(localStorage.getItem('palaver.session'));
-      s.expiresAt = Date.now() + 6500;
-      localStorage.setItem('palaver.session', JSON.stringify(s));
-    });
+    // The access token runs out while the page is open: renewed silently, still logged in.
+    const old = await editStoredSession(page, { patch: { expiresAt: Date.now() + 6500 } });
+    await page.reload();
+    await waitForChat(page, room);
+    await page.waitForFunction((r) => JSON.parse(localStorage.getItem('palaver.session')).refreshToken !== r, old.refreshToken, { timeout: 10_000 });
+    await say(page, 'after a silent refresh');
+    assert.equal(await page.isVisible('#auth-form'), false);
+
+    // A session from before refresh tokens (none stored) ends with its token: back to the login form.
+    await editStoredSession(page, { patch: { expiresAt: Date.now() + 6500 }, remove: ['refreshToken'] });
     await page.reload();
     await waitForChat(page, room);
     await page.waitForSelector('#auth-form', { timeout: 10_000 });
     assert.match(await page.textContent('#auth-notice'), /session has expired/);
     assert.equal(await page.evaluate(() => localStorage.getItem('palaver.session')), null);
 
-    // A token the server no longer accepts (401): the same.
-    await page.evaluate(() => {
-      localStorage.setItem('palaver.session', JSON.stringify({ token: 'not.a.token', username: 'x', expiresAt: Date.now() + 3_600_000 }));
-    });
+    // A token the server does not accept (401) and nothing to renew it with: the same.
+    await editStoredSession(page, { replace: { token: 'not.a.token', username: 'x', expiresAt: Date.now() + 3_600_000 } });
     await page.reload();
     await page.waitForSelector('#auth-form');
     assert.match(await page.textContent('#auth-notice'), /session has expired/);

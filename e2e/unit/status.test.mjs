@@ -13,3 +13,7 @@ test('the reason follows the close code', () => {
 test('reconnecting now: no wait shown', () => {
   assert.equal(reconnectNotice({ attempt: 0, delay: 0 }), 'Connection lost. Reconnecting…');
 });
+
+test('4001 while the session is renewed', () => {
+  assert.equal(reconnectNotice({ code: CLOSE.SESSION, delay: 0 }), 'Renewing your login. Reconnecting…');
+});

@@ -1,6 +1,7 @@
 //! The authenticated caller of an HTTP route.
 
 use crate::app::AppState;
+use crate::auth::accounts::Caller;
 use crate::auth::extract::bearer_token;
 use crate::error::ApiError;
 use crate::model::User;
@@ -18,7 +19,21 @@ impl FromRequestParts<AppState> for AuthUser {
         state
             .authenticate(bearer_token(&parts.headers))
             .await
-            .map(AuthUser)
+            .map(|caller| AuthUser(caller.user))
+    }
+}
+
+/// The caller with their session, for the routes that act on sessions.
+pub struct AuthCaller(pub Caller);
+
+impl FromRequestParts<AppState> for AuthCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        state
+            .authenticate(bearer_token(&parts.headers))
+            .await
+            .map(AuthCaller)
     }
 }
 

@@ -4,13 +4,14 @@
 mod extract;
 mod messages;
 mod rooms;
+mod sessions;
 mod users;
 
 use crate::app::AppState;
 use crate::error::ApiError;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
@@ -18,7 +19,13 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/register", post(users::register))
         .route("/token", post(users::token))
+        .route("/token/refresh", post(users::refresh))
+        .route("/logout", post(sessions::logout))
+        .route("/logout/all", post(sessions::logout_everywhere))
         .route("/users/me", get(users::me))
+        .route("/users/me/sessions", get(sessions::list))
+        .route("/users/me/sessions/{id}", delete(sessions::end))
+        .route("/users/me/password", post(sessions::change_password))
         .route("/rooms", get(rooms::list).post(rooms::create))
         .route("/rooms/{room}", get(rooms::show))
         .route("/rooms/{room}/messages", get(messages::page))

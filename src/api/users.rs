@@ -1,10 +1,11 @@
 use super::extract::{AuthUser, ClientAddr};
 use crate::app::AppState;
+use crate::auth::accounts::{Login, Origin};
 use crate::error::ApiError;
 use crate::error::extract::{Form, Json};
 use crate::model::{Password, User, Username};
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
@@ -36,31 +37,62 @@ pub struct LoginForm {
     password: String,
 }
 
+/// The chapter's two fields, and OAuth2's others: clients that only know
+/// the chapter ignore the rest.
 #[derive(Serialize)]
 pub struct TokenResponse {
     access_token: String,
     token_type: &'static str,
-    /// Seconds until the token expires (OAuth2's field; the chapter ignores it).
+    /// Seconds until the access token expires.
     expires_in: u64,
+    /// Opaque; spent by `POST /token/refresh` for a new pair.
+    refresh_token: String,
+}
+
+impl From<Login> for TokenResponse {
+    fn from(login: Login) -> Self {
+        Self {
+            access_token: login.access_token,
+            token_type: "bearer",
+            expires_in: login.expires_in.as_secs(),
+            refresh_token: login.refresh_token,
+        }
+    }
 }
 
 pub async fn token(
     State(state): State<AppState>,
-    ClientAddr(from): ClientAddr,
+    ClientAddr(address): ClientAddr,
+    headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<axum::Json<TokenResponse>, ApiError> {
+    let origin = Origin {
+        address,
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok()),
+    };
     match state
         .accounts
-        .login(&form.username, form.password, from)
+        .login(&form.username, form.password, &origin)
         .await?
     {
-        Some(login) => Ok(axum::Json(TokenResponse {
-            access_token: login.access_token,
-            token_type: "bearer",
-            expires_in: login.expires_in.as_secs(),
-        })),
+        Some(login) => Ok(axum::Json(login.into())),
         None => Err(ApiError::Unauthorized("Incorrect username or password")),
     }
+}
+
+#[derive(Deserialize)]
+pub struct RefreshRequest {
+    refresh_token: String,
+}
+
+pub async fn refresh(
+    State(state): State<AppState>,
+    Json(body): Json<RefreshRequest>,
+) -> Result<axum::Json<TokenResponse>, ApiError> {
+    let login = state.accounts.refresh(&body.refresh_token).await?;
+    Ok(axum::Json(login.into()))
 }
 
 pub async fn me(AuthUser(user): AuthUser) -> axum::Json<User> {

@@ -1,29 +1,60 @@
 //! User accounts: registering (open, by invite or not at all), logging in,
-//! and who a token belongs to; and the invite codes registration may need.
-//! The one place above the store that reads or writes users and invites, so
-//! that handlers and gateways only ever ask "who is this?".
+//! login sessions (refresh, logout, the list of them, password changes) and
+//! who a token belongs to; and the invite codes registration may need. The
+//! one place above the store that reads or writes users, sessions and
+//! invites, so that handlers and gateways only ever ask "who is this?".
 
+use super::opaque::{self, INVITE_BYTES, REFRESH_BYTES};
 use super::throttle::Throttle;
-use super::token::Tokens;
-use super::{AuthError, invite, password};
+use super::token::{Tokens, Verified, unix_now};
+use super::{AuthError, password};
 use crate::config::Registration;
 use crate::model::{Password, Timestamp, User, Username};
-use crate::store::{Invite, Store, StoreError};
+use crate::store::{Invite, NewSession, Refreshed, Session, Store, StoreError};
+use async_trait::async_trait;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// Longest user agent kept with a session; the rest is cut.
+const USER_AGENT_CHARS: usize = 256;
+
+/// Told when sessions end, so that their open sockets close (on every
+/// node): the tokens are refused from then on by `authenticate` already.
+#[async_trait]
+pub trait SessionsEnded: Send + Sync {
+    async fn sessions_ended(&self, sessions: &[i64]);
+}
 
 pub struct Accounts {
     store: Arc<dyn Store>,
     tokens: Tokens,
     throttle: Throttle,
     registration: Registration,
+    refresh_ttl: Duration,
+    ended: Arc<dyn SessionsEnded>,
 }
 
-/// What a successful login hands out.
+/// What a successful login or refresh hands out.
 pub struct Login {
     pub access_token: String,
     pub expires_in: Duration,
+    pub refresh_token: String,
+}
+
+/// The caller behind a valid access token.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: User,
+    pub session: i64,
+    /// When the access token expires, in seconds since the Unix epoch.
+    pub expires_at: u64,
+}
+
+/// Where a login comes from, as its session remembers it.
+pub struct Origin<'a> {
+    pub address: IpAddr,
+    pub user_agent: Option<&'a str>,
 }
 
 impl Accounts {
@@ -32,12 +63,16 @@ impl Accounts {
         tokens: Tokens,
         throttle: Throttle,
         registration: Registration,
+        refresh_ttl: Duration,
+        ended: Arc<dyn SessionsEnded>,
     ) -> Self {
         Self {
             store,
             tokens,
             throttle,
             registration,
+            refresh_ttl,
+            ended,
         }
     }
 
@@ -71,7 +106,7 @@ impl Accounts {
         // are taken. A registration that then fails gives it back.
         let redeemed = self
             .store
-            .redeem_invite(&invite::hash(code), Timestamp::now())
+            .redeem_invite(&opaque::hash(code), Timestamp::now())
             .await?
             .ok_or(AuthError::InviteInvalid)?;
         let opened = self.open_account(username, password).await;
@@ -101,15 +136,169 @@ impl Accounts {
         }
     }
 
-    /// A token for `username` if `password` is theirs; `None` otherwise,
-    /// without saying which of the two was wrong. A client at `from` that
+    /// A new session for `username` if `password` is theirs; `None`
+    /// otherwise, without saying which of the two was wrong. A client that
     /// failed too often is refused before any hashing.
     pub async fn login(
         &self,
         username: &str,
         password: String,
-        from: IpAddr,
+        origin: &Origin<'_>,
     ) -> Result<Option<Login>, AuthError> {
+        let from = origin.address;
+        let Some(user) = self.check_password(username, password, from).await? else {
+            return Ok(None);
+        };
+        let refresh_token = opaque::generate::<REFRESH_BYTES>();
+        let user_agent = origin
+            .user_agent
+            .map(|agent| agent.chars().take(USER_AGENT_CHARS).collect::<String>());
+        let address = from.to_string();
+        let session = self
+            .store
+            .create_session(&NewSession {
+                user_id: user.id,
+                user_agent: user_agent.as_deref(),
+                address: Some(&address),
+                refresh_hash: &opaque::hash(&refresh_token),
+                refresh_expires_at: self.refresh_expiry(),
+            })
+            .await?;
+        self.hand_out(&user, session, refresh_token).map(Some)
+    }
+
+    fn refresh_expiry(&self) -> Timestamp {
+        let micros = i64::try_from(self.refresh_ttl.as_micros()).unwrap_or(i64::MAX);
+        Timestamp(Timestamp::now().0.saturating_add(micros))
+    }
+
+    fn hand_out(
+        &self,
+        user: &User,
+        session: i64,
+        refresh_token: String,
+    ) -> Result<Login, AuthError> {
+        let issued = self.tokens.issue(user, session)?;
+        Ok(Login {
+            access_token: issued.token,
+            expires_in: Duration::from_secs(issued.expires_at.saturating_sub(unix_now())),
+            refresh_token,
+        })
+    }
+
+    /// A new access and refresh token for the session of `refresh_token`,
+    /// which is spent. A token spent before means a copy is about: the
+    /// whole session ends, for the thief and the owner alike.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<Login, AuthError> {
+        let next = opaque::generate::<REFRESH_BYTES>();
+        let outcome = self
+            .store
+            .refresh(
+                &opaque::hash(refresh_token),
+                &opaque::hash(&next),
+                self.refresh_expiry(),
+                Timestamp::now(),
+            )
+            .await?;
+        match outcome {
+            Refreshed::Rotated { session, user } => {
+                let user = self
+                    .store
+                    .user(user)
+                    .await?
+                    .ok_or(AuthError::InvalidRefresh)?;
+                self.hand_out(&user, session, next)
+            }
+            Refreshed::Spent { session, user } => {
+                if self
+                    .store
+                    .end_session(session, user, Timestamp::now())
+                    .await?
+                {
+                    tracing::warn!(
+                        session,
+                        user,
+                        "a spent refresh token came back; session ended"
+                    );
+                    self.ended.sessions_ended(&[session]).await;
+                }
+                Err(AuthError::InvalidRefresh)
+            }
+            Refreshed::Unknown => Err(AuthError::InvalidRefresh),
+        }
+    }
+
+    /// Ends the caller's own session.
+    pub async fn logout(&self, caller: &Caller) -> Result<(), AuthError> {
+        self.end_session(&caller.user, caller.session)
+            .await
+            .map(|_| ())
+    }
+
+    /// Ends every session of `user`; the caller's too.
+    pub async fn logout_everywhere(&self, user: &User) -> Result<(), AuthError> {
+        let ended = self
+            .store
+            .end_sessions(user.id, None, Timestamp::now())
+            .await?;
+        self.ended.sessions_ended(&ended).await;
+        Ok(())
+    }
+
+    /// Ends `session` if it is an open session of `user`; whether it was.
+    pub async fn end_session(&self, user: &User, session: i64) -> Result<bool, AuthError> {
+        let ended = self
+            .store
+            .end_session(session, user.id, Timestamp::now())
+            .await?;
+        if ended {
+            self.ended.sessions_ended(&[session]).await;
+        }
+        Ok(ended)
+    }
+
+    /// `user`'s open sessions, newest first.
+    pub async fn sessions(&self, user: &User) -> Result<Vec<Session>, AuthError> {
+        Ok(self.store.sessions(user.id, Timestamp::now()).await?)
+    }
+
+    /// Sets a new password if `current` is the caller's password, and ends
+    /// every other session of theirs. Wrong guesses count as failed logins:
+    /// a stolen access token must not become a way to try passwords.
+    pub async fn change_password(
+        &self,
+        caller: &Caller,
+        current: String,
+        new: Password,
+        from: IpAddr,
+    ) -> Result<(), AuthError> {
+        let user = &caller.user;
+        if self
+            .check_password(&user.username, current, from)
+            .await?
+            .is_none()
+        {
+            return Err(AuthError::WrongPassword);
+        }
+        let hash = password::hash(new).await?;
+        self.store.set_password(user.id, &hash).await?;
+        let ended = self
+            .store
+            .end_sessions(user.id, Some(caller.session), Timestamp::now())
+            .await?;
+        self.ended.sessions_ended(&ended).await;
+        Ok(())
+    }
+
+    /// The user if `password` is `username`'s, counting failures against
+    /// the client at `from`, which is refused before hashing once it failed
+    /// too often.
+    async fn check_password(
+        &self,
+        username: &str,
+        password: String,
+        from: IpAddr,
+    ) -> Result<Option<User>, AuthError> {
         self.throttle
             .login_allowed(username, from)
             .map_err(AuthError::Throttled)?;
@@ -126,10 +315,7 @@ impl Accounts {
         let password_ok =
             password.len() <= Password::MAX && password::verify(password, hash).await?;
         match user {
-            Some(user) if password_ok => Ok(Some(Login {
-                access_token: self.tokens.issue(&user)?,
-                expires_in: self.tokens.ttl(),
-            })),
+            Some(user) if password_ok => Ok(Some(user)),
             _ => {
                 self.throttle.login_failed(username, from);
                 Ok(None)
@@ -137,11 +323,26 @@ impl Accounts {
         }
     }
 
-    /// The user a token belongs to, if it is valid and the user still exists.
-    pub async fn authenticate(&self, token: Option<&str>) -> Result<User, AuthError> {
+    /// Who an access token belongs to, if it is valid, its session has not
+    /// ended and its user still exists: one indexed read, as before
+    /// sessions, so an ended session is refused at once on every node.
+    pub async fn authenticate(&self, token: Option<&str>) -> Result<Caller, AuthError> {
         let token = token.ok_or(AuthError::MissingToken)?;
-        let id = self.tokens.verify(token)?;
-        self.store.user(id).await?.ok_or(AuthError::InvalidToken)
+        let Verified {
+            user,
+            session,
+            expires_at,
+        } = self.tokens.verify(token)?;
+        let user = self
+            .store
+            .session_user(session, user)
+            .await?
+            .ok_or(AuthError::InvalidToken)?;
+        Ok(Caller {
+            user,
+            session,
+            expires_at,
+        })
     }
 }
 
@@ -173,10 +374,10 @@ impl Invites {
             let micros = i64::try_from(d.as_micros()).unwrap_or(i64::MAX);
             Timestamp(Timestamp::now().0.saturating_add(micros))
         });
-        let code = invite::generate();
+        let code = opaque::generate::<INVITE_BYTES>();
         let invite = self
             .store
-            .create_invite(&invite::hash(&code), i64::from(uses), expires_at)
+            .create_invite(&opaque::hash(&code), i64::from(uses), expires_at)
             .await?;
         Ok(CreatedInvite { code, invite })
     }

@@ -3,7 +3,7 @@
 
 pub mod accounts;
 pub mod extract;
-pub mod invite;
+pub mod opaque;
 pub mod password;
 pub mod throttle;
 pub mod token;
@@ -14,6 +14,10 @@ pub enum AuthError {
     MissingToken,
     #[error("could not validate credentials")]
     InvalidToken,
+    #[error("refresh token is not valid")]
+    InvalidRefresh,
+    #[error("current password is wrong")]
+    WrongPassword,
     #[error("password hashing failed: {0}")]
     Hashing(String),
     #[error("signing key: {0}")]

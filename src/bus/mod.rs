@@ -33,6 +33,8 @@ pub enum BusError {
 pub enum Inbound {
     /// Events other nodes published, in the order they were published.
     Events(Vec<RoomEvent>),
+    /// Login sessions another node ended: their connections here close.
+    SessionsEnded(Vec<i64>),
     /// The bus lost its connection and has it back: events may have been
     /// missed, and whatever can be read from the store should be.
     Reconnected,
@@ -57,6 +59,11 @@ pub struct MembershipChange {
 pub trait Bus: Send + Sync + 'static {
     /// Sends `events`, in order, to every other node.
     async fn publish(&self, events: &[&RoomEvent]) -> Result<(), BusError>;
+
+    /// Tells the other nodes that these login sessions ended.
+    async fn end_sessions(&self, _sessions: &[i64]) -> Result<(), BusError> {
+        Ok(())
+    }
 
     /// Tells the other nodes of a membership change on this node.
     async fn announce(&self, _change: MembershipChange) {}

@@ -21,6 +21,14 @@ use tokio::time::Instant;
 /// the publisher waits when it is full (it is a burst of commits, bounded).
 const LOCAL_QUEUE: usize = 64;
 
+/// What the bus tells besides room events.
+pub enum BusNews {
+    /// Other nodes ended these login sessions.
+    SessionsEnded(Vec<i64>),
+    /// The bus was cut off and is back: what it carried meanwhile is lost.
+    Reconnected,
+}
+
 struct Local {
     events: Vec<Arc<Event>>,
     delivered: Option<oneshot::Sender<()>>,
@@ -33,15 +41,17 @@ pub struct Delivery {
 }
 
 impl Delivery {
-    /// Starts the delivery task; it hands what it lets through to `sink`
-    /// and ends once every `Delivery` is dropped.
+    /// Starts the delivery task; it hands what it lets through to `sink`,
+    /// and what the bus says besides events to `bus_news`, and ends once
+    /// every `Delivery` is dropped.
     pub fn start(
         store: Arc<dyn Store>,
         inbound: InboundStream,
         sink: impl FnMut(Vec<Arc<Event>>) + Send + 'static,
+        bus_news: impl FnMut(BusNews) + Send + 'static,
     ) -> (Self, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(LOCAL_QUEUE);
-        let task = tokio::spawn(run(store, rx, inbound, sink));
+        let task = tokio::spawn(run(store, rx, inbound, sink, bus_news));
         (Self { tx }, task)
     }
 
@@ -110,6 +120,7 @@ async fn run(
     mut local: mpsc::Receiver<Local>,
     mut inbound: InboundStream,
     mut sink: impl FnMut(Vec<Arc<Event>>),
+    mut bus_news: impl FnMut(BusNews),
 ) {
     let mut sequencer = Sequencer::default();
     let mut tick = tokio::time::interval(GAP_WAIT / 2);
@@ -135,7 +146,9 @@ async fn run(
                         sequencer.accept(Arc::new(Event::new(event)), &mut out);
                     }
                 }
+                Some(Inbound::SessionsEnded(sessions)) => bus_news(BusNews::SessionsEnded(sessions)),
                 Some(Inbound::Reconnected) => {
+                    bus_news(BusNews::Reconnected);
                     for gap in sequencer.everything_missed() {
                         fill(&mut sequencer, store.as_ref(), &gap, &mut out).await;
                     }
@@ -219,13 +232,18 @@ mod tests {
     fn harness(store: Arc<dyn Store>) -> Harness {
         let (bus, inbound) = mpsc::channel(16);
         let (seen, delivered) = mpsc::unbounded_channel();
-        let (delivery, _) = Delivery::start(store, inbound, move |events| {
-            for event in events {
-                if let RoomEvent::Message(m) = &event.kind {
-                    let _ = seen.send(m.seq);
+        let (delivery, _) = Delivery::start(
+            store,
+            inbound,
+            move |events| {
+                for event in events {
+                    if let RoomEvent::Message(m) = &event.kind {
+                        let _ = seen.send(m.seq);
+                    }
                 }
-            }
-        });
+            },
+            |_| {},
+        );
         Harness {
             bus,
             delivered,

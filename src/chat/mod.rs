@@ -16,21 +16,46 @@ pub mod outbox;
 mod presence;
 pub mod publisher;
 mod sequencer;
+pub mod sessions;
 
 use crate::bus::{Bus, InboundStream, MembershipChange};
 use crate::model::{
     ConnId, MessageText, Room, RoomEvent, RoomName, StoredMessage, Timestamp, User,
 };
 use crate::store::{NewMessage, Page, Store, StoreError};
-use delivery::{Delivery, Fanout};
+use delivery::{BusNews, Delivery, Fanout};
 use event::Event;
 use hub::{Hub, Member};
 use outbox::{Outbound, Outbox};
 use publisher::{PostError, PostReply, Publisher};
-use std::sync::Arc;
+use sessions::{LiveSessions, SessionEnd};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+
+/// Closes this node's connections of sessions that ended while the bus was
+/// cut off.
+async fn sweep_sessions(store: Arc<dyn Store>, live: Arc<LiveSessions>) {
+    let watched = live.watched();
+    if watched.is_empty() {
+        return;
+    }
+    match store.ended_among(&watched).await {
+        Ok(ended) if !ended.is_empty() => {
+            let closed = live.end(&ended);
+            tracing::info!(
+                sessions = ended.len(),
+                connections = closed,
+                "closed sockets of sessions ended while the bus was down"
+            );
+        }
+        Ok(_) => {}
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot check for sessions ended while the bus was down");
+        }
+    }
+}
 
 /// How often, with several nodes, who is online elsewhere is read again.
 const PRESENCE_POLL: Duration = Duration::from_secs(1);
@@ -40,6 +65,7 @@ pub struct Chat {
     store: Arc<dyn Store>,
     publisher: Publisher,
     fanout: Fanout,
+    sessions: Arc<LiveSessions>,
 }
 
 /// The core's tasks that shutdown waits for.
@@ -62,9 +88,23 @@ impl Chat {
     ) -> (Self, Tasks) {
         let hub = Arc::new(Hub::new(presence_tick));
         let to_hub = hub.clone();
-        let (delivery, _) = Delivery::start(store.clone(), inbound, move |events| {
-            to_hub.deliver_all(events);
-        });
+        let sessions = Arc::new(LiveSessions::default());
+        let (live, sweep_store) = (sessions.clone(), store.clone());
+        let (delivery, _) = Delivery::start(
+            store.clone(),
+            inbound,
+            move |events| to_hub.deliver_all(events),
+            move |news| match news {
+                BusNews::SessionsEnded(ended) => {
+                    live.end(&ended);
+                }
+                // Sessions ended elsewhere meanwhile were told to nobody
+                // here: the store knows.
+                BusNews::Reconnected => {
+                    tokio::spawn(sweep_sessions(sweep_store.clone(), live.clone()));
+                }
+            },
+        );
         let fanout = Fanout { delivery, bus };
         if fanout.bus.is_shared() {
             tokio::spawn(poll_presence(hub.clone(), fanout.bus.clone(), shutdown));
@@ -75,8 +115,35 @@ impl Chat {
             store,
             publisher,
             fanout,
+            sessions,
         };
         (chat, Tasks { writer })
+    }
+
+    /// Registers connection `conn` of login `session`: when the session
+    /// ends, here or on another node, `end` is told.
+    pub fn watch_session(&self, session: i64, conn: ConnId, end: Weak<dyn SessionEnd>) {
+        self.sessions.watch(session, conn, end);
+    }
+
+    /// Forgets connection `conn` of `session`, which closed.
+    pub fn unwatch_session(&self, session: i64, conn: ConnId) {
+        self.sessions.unwatch(session, conn);
+    }
+
+    /// Closes the connections of `sessions` (already ended in the store) on
+    /// every node.
+    pub async fn end_sessions(&self, sessions: &[i64]) {
+        if sessions.is_empty() {
+            return;
+        }
+        let here = self.sessions.end(sessions);
+        tracing::debug!(?sessions, connections = here, "sessions ended");
+        if let Err(err) = self.fanout.bus.end_sessions(sessions).await {
+            // Their tokens are refused everywhere already; only the other
+            // nodes' open sockets are left, until their tokens expire.
+            tracing::error!(error = %err, "ended sessions not told to the other nodes");
+        }
     }
 
     pub async fn rooms(&self) -> Result<Vec<Room>, StoreError> {

@@ -8,6 +8,9 @@ use tokio::sync::Notify;
 
 /// The server is shutting down; reconnect later.
 pub const GOING_AWAY: u16 = 1001;
+/// A frame that breaks RFC 6455 (reserved bits or opcodes, an unmasked
+/// frame, a fragmented or oversized control frame, a lost fragment).
+pub const PROTOCOL_ERROR: u16 = 1002;
 /// A binary frame: palaver speaks text only.
 pub const UNSUPPORTED_DATA: u16 = 1003;
 /// A text frame that is not valid UTF-8.
@@ -19,6 +22,19 @@ pub const POLICY_VIOLATION: u16 = 1008;
 pub const TOO_BIG: u16 = 1009;
 /// The connection's outbound queue overflowed: reconnect and resume.
 pub const SLOW_CONSUMER: u16 = 4000;
+/// The login session ended (logout, password change, a copied refresh
+/// token), or the connection's access token expired without an `auth`:
+/// log in (or refresh) before reconnecting.
+pub const SESSION: u16 = 4001;
+pub const SESSION_ENDED: &str = "session ended";
+pub const TOKEN_EXPIRED: &str = "token expired";
+
+/// The chat core tells a connection its session ended through its closer.
+impl crate::chat::sessions::SessionEnd for Closer {
+    fn session_ended(&self) {
+        self.close(SESSION, SESSION_ENDED);
+    }
+}
 
 /// Asks the connection's writer to close, once, with a code and a reason.
 #[derive(Default)]

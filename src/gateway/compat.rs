@@ -40,16 +40,17 @@ pub fn encode(kind: &RoomEvent) -> Option<Utf8Bytes> {
     Some(text.into())
 }
 
-/// A text frame is a message for the connection's room. Blank text is
-/// ignored; a message that cannot be stored is logged and not echoed (this
-/// protocol has no way to say more), and the connection stays open.
+/// A text frame is a message for the connection's room. Blank text, and
+/// text with a NUL character, is ignored; a message that cannot be stored
+/// is logged and not echoed (this protocol has no way to say more), and the
+/// connection stays open.
 pub async fn on_text(session: &mut Session, text: Utf8Bytes) {
     let text = match MessageText::parse(
         text.as_str().to_owned(),
         session.state.config.max_message_bytes,
     ) {
         Ok(text) => text,
-        Err(TextError::Blank) => return,
+        Err(TextError::Blank | TextError::Nul) => return,
         Err(TextError::TooLong { .. }) => {
             session.closer.close(TOO_BIG, "message too big");
             return;
@@ -77,5 +78,94 @@ pub async fn on_text(session: &mut Session, text: Utf8Bytes) {
             None
         })),
         Err(err) => tracing::warn!(%user, error = %err, "message not accepted"),
+    }
+}
+
+/// Properties of the chapter's frames over hostile text (inputs: `crate::fuzz`).
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::fuzz;
+    use crate::model::{StoredMessage, Timestamp, User};
+    use proptest::prelude::*;
+
+    fn message(room: String, user: String, content: String) -> RoomEvent {
+        RoomEvent::Message(StoredMessage {
+            id: 1,
+            seq: 1,
+            room_id: 1,
+            room,
+            author: User {
+                id: 1,
+                username: user,
+            },
+            content,
+            created_at: Timestamp(0),
+            client_id: None,
+        })
+    }
+
+    fn event() -> impl Strategy<Value = RoomEvent> {
+        let name = || fuzz::chars();
+        prop_oneof![
+            (name(), name(), fuzz::text("chapter_text")).prop_map(|(r, u, c)| message(r, u, c)),
+            (name(), name(), any::<bool>()).prop_map(|(room, user, first)| RoomEvent::Joined {
+                room,
+                user,
+                user_id: 1,
+                conn: 1,
+                first
+            }),
+            (name(), name(), any::<bool>()).prop_map(|(room, user, last)| RoomEvent::Left {
+                room,
+                user,
+                user_id: 1,
+                conn: 1,
+                last
+            }),
+            (name(), name()).prop_map(|(room, user)| RoomEvent::Typing {
+                room,
+                user,
+                user_id: 1
+            }),
+            (name(), name(), any::<bool>()).prop_map(|(room, user, online)| RoomEvent::Presence {
+                room,
+                user,
+                online
+            }),
+            (name(), proptest::collection::vec(name(), 0..3)).prop_map(|(room, joined)| {
+                RoomEvent::Roster {
+                    room,
+                    joined,
+                    left: vec![],
+                }
+            }),
+        ]
+    }
+
+    proptest! {
+        /// A stored message goes out as the chapter's line, its text exactly
+        /// as accepted, whatever that text holds (a fake `[room] name:`
+        /// prefix included: the real prefix always comes first).
+        #[test]
+        fn a_message_frame_is_the_chapters_line_with_the_text_as_sent(
+            user in "[A-Za-z0-9_.-]{3,32}",
+            room in "[a-z0-9_-]{1,64}",
+            raw in fuzz::text("chapter_text"),
+        ) {
+            let Ok(text) = MessageText::parse(raw, crate::config::DEFAULT_MAX_MESSAGE_BYTES) else {
+                return Ok(());
+            };
+            let frame = encode(&message(room.clone(), user.clone(), text.as_str().to_owned()))
+                .expect("messages are shown");
+            let rest = frame.as_str().strip_prefix(&format!("[{room}] {user}: "));
+            prop_assert_eq!(rest, Some(text.as_str()));
+        }
+
+        /// What the chapter's page is shown is exactly what has a frame.
+        #[test]
+        fn shown_events_and_only_they_have_a_frame(kind in event()) {
+            prop_assert_eq!(shows(&kind), encode(&kind).is_some());
+        }
     }
 }

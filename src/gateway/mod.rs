@@ -125,8 +125,8 @@ async fn upgrade(
         .as_deref()
         .or_else(|| bearer_token(&headers))
         .or_else(|| subprotocol_token(&headers));
-    let user = match state.authenticate(token).await {
-        Ok(user) => user,
+    let caller = match state.authenticate(token).await {
+        Ok(caller) => caller,
         Err(err) => return err.into_response(),
     };
     let protocol = if offers_v1(&headers) {
@@ -158,7 +158,7 @@ async fn upgrade(
     };
     let sessions = state.sessions.clone();
     let address = state.client_addr(peer.ip(), &headers);
-    let slot = match state.sockets.admit(user.id, address) {
+    let slot = match state.sockets.admit(caller.user.id, address) {
         Ok(slot) => slot,
         Err(over) => {
             let detail = match over {
@@ -173,7 +173,7 @@ async fn upgrade(
         }
     };
     ws.on_upgrade(move |socket| {
-        let session = reader::run(state, socket, user, protocol, room);
+        let session = reader::run(state, socket, caller, protocol, room);
         // The slot lives as long as the session, and frees its place after.
         // A combinator, not an `async` block: a block awaiting a future it
         // captured keeps that future twice (seen: 800 bytes per connection).

@@ -6,18 +6,22 @@
 //! bounded `Outbox` to the writer, which writes as many frames as are waiting
 //! and flushes once. So a slow socket only ever backs up its own queue.
 
-use super::close::{Closer, INVALID_DATA, POLICY_VIOLATION, TOO_BIG, UNSUPPORTED_DATA};
+use super::close::{
+    Closer, INVALID_DATA, POLICY_VIOLATION, PROTOCOL_ERROR, TOO_BIG, UNSUPPORTED_DATA,
+};
 use super::writer::{Activity, Writer};
 use super::{Protocol, compat, v1};
 use crate::app::AppState;
+use crate::auth::accounts::Caller;
 use crate::chat::outbox::{Outbound, Outbox};
+use crate::chat::sessions::SessionEnd;
 use crate::model::{ConnId, Room, User};
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use futures_util::stream::{FuturesOrdered, SplitStream};
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -33,6 +37,8 @@ pub type PendingReply = BoxFuture<'static, Option<String>>;
 pub struct Session {
     pub state: AppState,
     pub user: User,
+    /// The login session whose token opened (or last renewed) the connection.
+    pub login: i64,
     pub conn: ConnId,
     pub outbox: Outbox,
     pub closer: Arc<Closer>,
@@ -42,6 +48,8 @@ pub struct Session {
     pub pending: FuturesOrdered<PendingReply>,
     /// What the client did wrong lately, for closing one that keeps at it.
     pub tally: Tally,
+    /// When the peer was heard from, and until when its token is good.
+    pub activity: Arc<Activity>,
 }
 
 impl Session {
@@ -83,17 +91,30 @@ pub struct Tally {
 pub fn run(
     state: AppState,
     socket: WebSocket,
-    user: User,
+    caller: Caller,
     protocol: Protocol,
     room: Option<Result<Room, String>>,
 ) -> impl Future<Output = ()> + Send + 'static {
+    let Caller {
+        user,
+        session: login,
+        expires_at,
+    } = caller;
     let conn = state.next_conn_id();
     let limits = &state.config;
     let (outbox, receiver) = Outbox::new(limits.outbound_queue, limits.outbound_queue_bytes);
     let (sink, stream) = socket.split();
     let done = CancellationToken::new();
     let activity = Arc::new(Activity::new());
+    // The chapter's client cannot renew a token: its socket lives until
+    // the session ends.
+    if protocol == Protocol::V1 {
+        activity.expire_at(expires_at, super::writer::unix_ms());
+    }
     let closer = Arc::new(Closer::default());
+    let ends: Weak<dyn SessionEnd> = Arc::downgrade(&closer) as Weak<dyn SessionEnd>;
+    // Until `serve` ends: the connection closes when its session ends.
+    state.chat.watch_session(login, conn, ends);
     let writer = Writer {
         protocol,
         user_id: user.id,
@@ -112,18 +133,19 @@ pub fn run(
     let session = Session {
         state,
         user,
+        login,
         conn,
         outbox,
         closer,
         rooms: HashMap::new(),
         pending: FuturesOrdered::new(),
         tally: Tally::default(),
+        activity,
     };
     let connection = Connection {
         stream,
         protocol,
         done,
-        activity,
         writer,
     };
     serve(session, connection, room)
@@ -134,7 +156,6 @@ struct Connection {
     stream: SplitStream<WebSocket>,
     protocol: Protocol,
     done: CancellationToken,
-    activity: Arc<Activity>,
     writer: JoinHandle<()>,
 }
 
@@ -143,7 +164,6 @@ async fn serve(mut session: Session, connection: Connection, room: Option<Result
         stream,
         protocol,
         done,
-        activity,
         writer,
     } = connection;
     match (room, protocol) {
@@ -157,7 +177,7 @@ async fn serve(mut session: Session, connection: Connection, room: Option<Result
         (None, Protocol::V1) => {}
     }
     let mut stream = stream;
-    let closing = read_loop(&mut session, &mut stream, protocol, &done, &activity).await;
+    let closing = read_loop(&mut session, &mut stream, protocol, &done).await;
 
     let rooms: Vec<String> = session.rooms.keys().cloned().collect();
     for room in rooms {
@@ -181,6 +201,7 @@ async fn serve(mut session: Session, connection: Connection, room: Option<Result
     }
     drop(stream);
     let conn = session.conn;
+    session.state.chat.unwatch_session(session.login, conn);
     drop(session);
     if let Err(err) = writer.await {
         tracing::error!(conn, error = %err, "writer task failed");
@@ -195,7 +216,6 @@ async fn read_loop(
     stream: &mut SplitStream<WebSocket>,
     protocol: Protocol,
     done: &CancellationToken,
-    activity: &Activity,
 ) -> bool {
     loop {
         tokio::select! {
@@ -206,7 +226,7 @@ async fn read_loop(
                 }
             }
             frame = stream.next() => {
-                activity.touch();
+                session.activity.touch();
                 match frame {
                     // Boxed: a connection spends its life waiting here, and
                     // an inline handler would make every idle connection's
@@ -231,13 +251,18 @@ async fn read_loop(
 }
 
 /// The close a read error deserves, when it is the peer's fault and the
-/// peer can still be told: a frame over the limit, or text that is not
-/// UTF-8. Anything else (a reset, a broken frame) ends the connection.
+/// peer can still be told: a frame over the limit, text that is not UTF-8,
+/// a frame against the protocol (the connection is still whole: the frame
+/// was read to its end). Anything else (a reset, an I/O error) ends the
+/// connection.
 fn refusal(err: axum::Error) -> Option<(u16, &'static str)> {
     use tungstenite::Error;
+    use tungstenite::error::ProtocolError;
     match err.into_inner().downcast_ref::<Error>()? {
         Error::Capacity(_) => Some((TOO_BIG, "message too big")),
         Error::Utf8(_) => Some((INVALID_DATA, "text frames must be UTF-8")),
+        Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => None,
+        Error::Protocol(_) => Some((PROTOCOL_ERROR, "frame breaks the WebSocket protocol")),
         _ => None,
     }
 }

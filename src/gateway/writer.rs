@@ -14,7 +14,7 @@
 //! The writer is generic over its `Sink`, so that it can be tested without
 //! a socket.
 
-use super::close::{Closer, GOING_AWAY, SLOW_CONSUMER};
+use super::close::{Closer, GOING_AWAY, SESSION, SLOW_CONSUMER, TOKEN_EXPIRED};
 use super::rates::UserRates;
 use super::{Protocol, compat, v1};
 use crate::chat::Chat;
@@ -47,28 +47,110 @@ const CLOSE_GRACE: Duration = Duration::from_secs(1);
 /// the connection still holds.
 const SLOW_CLOSE_GRACE: Duration = Duration::from_secs(5);
 
-/// When the peer was last heard from, for the ping timeout.
+/// How long before its access token expires a v1 connection is told to
+/// renew it (or half the token's lifetime, if that is shorter).
+const RENEW_NOTICE_MS: u64 = 60_000;
+
+/// When the peer was last heard from, for the ping timeout; and until when
+/// its access token is good, for the renewal notice and the expiry close.
+/// Both are checked at the ping tick, so they are as exact as the ping
+/// interval. Two words: every connection has one.
 pub struct Activity {
-    start: Instant,
+    /// Milliseconds since `epoch()`.
     last_ms: AtomicU64,
+    /// The token's expiry and when to send the notice, in seconds since
+    /// `epoch()`: expiry in the high half, notice in the low (0 once sent).
+    /// All 0: never expires (the chapter's protocol, whose client cannot
+    /// renew: such a socket lives until its session ends).
+    expiry: AtomicU64,
+}
+
+/// What the token's expiry asks of the writer at a tick.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Expiry {
+    Valid,
+    /// Tell the client to renew: the token expires in this many ms.
+    RenewSoon(u64),
+    Expired,
+}
+
+pub fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The process's own clock origin: one for all connections, so that each
+/// needs no `Instant` of its own.
+fn epoch() -> Instant {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+fn since_epoch_ms() -> u64 {
+    u64::try_from(epoch().elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
 impl Activity {
     pub fn new() -> Self {
         Self {
-            start: Instant::now(),
-            last_ms: AtomicU64::new(0),
+            last_ms: AtomicU64::new(since_epoch_ms()),
+            expiry: AtomicU64::new(0),
         }
     }
 
     pub fn touch(&self) {
-        let now = self.start.elapsed().as_millis() as u64;
-        self.last_ms.store(now, Ordering::Relaxed);
+        self.last_ms.store(since_epoch_ms(), Ordering::Relaxed);
+    }
+
+    /// The connection's token (now) expires at `expires_at` (Unix seconds).
+    pub fn expire_at(&self, expires_at: u64, now_ms: u64) {
+        let left_ms = expires_at.saturating_mul(1000).saturating_sub(now_ms);
+        // Kept on the process's clock, in seconds from its start.
+        let base_ms = since_epoch_ms();
+        let expires = (base_ms + left_ms).div_ceil(1000);
+        let notice = (base_ms + left_ms - RENEW_NOTICE_MS.min(left_ms / 2)) / 1000;
+        let (expires, notice) = (
+            u32::try_from(expires).unwrap_or(u32::MAX),
+            u32::try_from(notice).unwrap_or(u32::MAX).max(1),
+        );
+        self.expiry.store(
+            (u64::from(expires) << 32) | u64::from(notice),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// Where the token stands now; says `RenewSoon` once per token.
+    pub fn expiry(&self) -> Expiry {
+        let packed = self.expiry.load(Ordering::Relaxed);
+        if packed == 0 {
+            return Expiry::Valid;
+        }
+        let (expires_ms, notice_ms) = ((packed >> 32) * 1000, (packed & 0xffff_ffff) * 1000);
+        let now = since_epoch_ms();
+        if now >= expires_ms {
+            return Expiry::Expired;
+        }
+        if notice_ms != 0
+            && now >= notice_ms
+            && self
+                .expiry
+                .compare_exchange(
+                    packed,
+                    packed & !0xffff_ffff,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
+        {
+            return Expiry::RenewSoon(expires_ms - now);
+        }
+        Expiry::Valid
     }
 
     fn idle(&self) -> Duration {
-        let last = Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
-        self.start.elapsed().saturating_sub(last)
+        let last = self.last_ms.load(Ordering::Relaxed);
+        Duration::from_millis(since_epoch_ms().saturating_sub(last))
     }
 }
 
@@ -101,6 +183,7 @@ const TOO_SLOW: (u16, &str) = (
     "too slow: outbound queue overflowed, reconnect and resume",
 );
 const SHUTTING_DOWN: (u16, &str) = (GOING_AWAY, "server shutting down");
+const EXPIRED: (u16, &str) = (SESSION, TOKEN_EXPIRED);
 
 impl Writer {
     pub async fn run<S>(mut self, mut sink: S, receiver: OutboxReceiver)
@@ -178,6 +261,16 @@ impl Writer {
                     if self.activity.idle() > 2 * period {
                         tracing::debug!("peer silent for two ping intervals; dropping it");
                         return None;
+                    }
+                    match self.activity.expiry() {
+                        Expiry::Valid => {}
+                        Expiry::Expired => return Some(EXPIRED),
+                        Expiry::RenewSoon(expires_in_ms) => {
+                            let notice = v1::renew_notice(expires_in_ms);
+                            if sink.feed(Message::Text(notice.into())).await.is_err() {
+                                return None;
+                            }
+                        }
                     }
                     if sink.send(Message::Ping(Default::default())).await.is_err() {
                         return None;
@@ -321,6 +414,26 @@ mod tests {
     use futures_util::SinkExt;
     use tokio::sync::mpsc;
     use tokio_util::sync::PollSender;
+
+    #[test]
+    fn a_token_is_valid_until_its_expiry_and_the_chapters_never_expires() {
+        let now = unix_ms();
+        let activity = Activity::new();
+        assert_eq!(activity.expiry(), Expiry::Valid, "no expiry set");
+        activity.expire_at(now / 1000 + 3600, now);
+        assert_eq!(activity.expiry(), Expiry::Valid, "an hour left");
+        activity.expire_at(now / 1000 + 100, now);
+        assert!(
+            matches!(activity.expiry(), Expiry::Valid),
+            "100 s left: the notice comes at 60 s"
+        );
+        activity.expire_at(now / 1000 - 1, now);
+        assert_eq!(activity.expiry(), Expiry::Expired);
+        assert!(
+            std::mem::size_of::<Activity>() <= 16,
+            "every connection has one"
+        );
+    }
 
     /// A chat core on a real store in a temporary directory.
     async fn chat() -> (Arc<Chat>, User, crate::model::Room, tempfile::TempDir) {

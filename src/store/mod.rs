@@ -30,6 +30,10 @@ pub enum StoreError {
     /// log, never for a client.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// At start-up: the database named (never with its password) could
+    /// not be reached or opened, and why.
+    #[error("cannot open {target}: {reason}")]
+    Open { target: String, reason: String },
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("unsupported database URL {0:?}: use sqlite://… or postgres://…")]
@@ -63,6 +67,36 @@ pub struct Invite {
     pub created_at: Timestamp,
     /// `None`: never expires.
     pub expires_at: Option<Timestamp>,
+}
+
+/// A login as kept: what its user sees in their list of sessions.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: i64,
+    pub created_at: Timestamp,
+    pub last_used_at: Timestamp,
+    pub user_agent: Option<String>,
+    pub address: Option<String>,
+}
+
+/// A session being opened, with the hash of its first refresh token.
+pub struct NewSession<'a> {
+    pub user_id: i64,
+    pub user_agent: Option<&'a str>,
+    pub address: Option<&'a str>,
+    pub refresh_hash: &'a str,
+    pub refresh_expires_at: Timestamp,
+}
+
+/// What presenting a refresh token (by its hash) came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refreshed {
+    /// The live session's current token: the session now has the new one.
+    Rotated { session: i64, user: i64 },
+    /// A token already rotated away: someone holds a copy.
+    Spent { session: i64, user: i64 },
+    /// Unknown, expired, or of an ended session.
+    Unknown,
 }
 
 /// A message on its way into the store.
@@ -129,6 +163,40 @@ pub trait Store: Send + Sync + 'static {
     /// Looks a user up by the case-folded name: `Alice` finds `alice`.
     async fn credentials(&self, username: &Username) -> Result<Option<Credentials>, StoreError>;
     async fn user(&self, id: i64) -> Result<Option<User>, StoreError>;
+    async fn set_password(&self, user: i64, password_hash: &str) -> Result<(), StoreError>;
+
+    /// Opens a session; its id.
+    async fn create_session(&self, session: &NewSession<'_>) -> Result<i64, StoreError>;
+    /// The user of `session`, if it is `user`'s and has not ended.
+    async fn session_user(&self, session: i64, user: i64) -> Result<Option<User>, StoreError>;
+    /// Spends the refresh token with hash `old` for one with hash `new`,
+    /// valid until `expires_at`, if `old` is a live session's current token
+    /// at `now`.
+    async fn refresh(
+        &self,
+        old: &str,
+        new: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<Refreshed, StoreError>;
+    /// `user`'s sessions that have neither ended nor expired at `now`, newest first.
+    async fn sessions(&self, user: i64, now: Timestamp) -> Result<Vec<Session>, StoreError>;
+    /// Ends `session` if it is `user`'s and still open; whether it did.
+    async fn end_session(
+        &self,
+        session: i64,
+        user: i64,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
+    /// Which of `sessions` have ended.
+    async fn ended_among(&self, sessions: &[i64]) -> Result<Vec<i64>, StoreError>;
+    /// Ends every open session of `user` but `except`; the ids it ended.
+    async fn end_sessions(
+        &self,
+        user: i64,
+        except: Option<i64>,
+        now: Timestamp,
+    ) -> Result<Vec<i64>, StoreError>;
 
     /// Keeps a new invite code, by its hash, good for `uses` registrations.
     async fn create_invite(

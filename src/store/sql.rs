@@ -87,6 +87,29 @@ const REDEEM_INVITE: &str = "UPDATE invites SET uses_left = uses_left - 1 \
      WHERE code_hash = ? AND uses_left > 0 AND (expires_at IS NULL OR expires_at > ?) RETURNING id";
 const RETURN_INVITE: &str = "UPDATE invites SET uses_left = uses_left + 1 WHERE id = ?";
 const INVITES: &str = "SELECT id, uses_left, created_at, expires_at FROM invites ORDER BY id";
+const SET_PASSWORD: &str = "UPDATE users SET password_hash = ? WHERE id = ?";
+
+const CREATE_SESSION: &str = "INSERT INTO sessions \
+     (user_id, created_at, last_used_at, user_agent, address, refresh_hash, refresh_expires_at) \
+     VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id";
+const SESSION_USER: &str = "SELECT u.id, u.username FROM sessions s JOIN users u ON u.id = s.user_id \
+     WHERE s.id = ? AND s.user_id = ? AND s.ended_at IS NULL";
+// Spending a refresh token comes first, as one insert that only a live
+// session's current token passes: of two requests racing with one token,
+// exactly one gets it and the other hits the primary key, which is how a
+// copied token is told from its owner.
+const SPEND_REFRESH: &str = "INSERT INTO spent_refresh_tokens (hash, session_id) \
+     SELECT refresh_hash, id FROM sessions \
+     WHERE refresh_hash = ? AND ended_at IS NULL AND refresh_expires_at > ? RETURNING session_id";
+const ROTATE_REFRESH: &str = "UPDATE sessions \
+     SET refresh_hash = ?, refresh_expires_at = ?, last_used_at = ? WHERE id = ? RETURNING user_id";
+const SPENT_REFRESH: &str = "SELECT t.session_id, s.user_id FROM spent_refresh_tokens t \
+     JOIN sessions s ON s.id = t.session_id WHERE t.hash = ?";
+const SESSIONS: &str = "SELECT id, created_at, last_used_at, user_agent, address FROM sessions \
+     WHERE user_id = ? AND ended_at IS NULL AND refresh_expires_at > ? ORDER BY id DESC";
+const END_SESSION: &str = "UPDATE sessions SET ended_at = ? WHERE id = ? AND user_id = ? AND ended_at IS NULL RETURNING id";
+// `id <> 0` spares nothing: ids start at 1.
+const END_SESSIONS: &str = "UPDATE sessions SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL AND id <> ? RETURNING id";
 
 // Each page binds (room id, a, b) in this order; see `Statements::page`.
 const NEWEST_FIRST: &str = concat!(
@@ -134,6 +157,15 @@ pub struct Statements {
     pub redeem_invite: String,
     pub return_invite: String,
     pub invites: String,
+    pub set_password: String,
+    pub create_session: String,
+    pub session_user: String,
+    pub spend_refresh: String,
+    pub rotate_refresh: String,
+    pub spent_refresh: String,
+    pub sessions: String,
+    pub end_session: String,
+    pub end_sessions: String,
     newest_first: String,
     before: String,
     after: String,
@@ -155,6 +187,15 @@ impl Statements {
             redeem_invite: write(REDEEM_INVITE),
             return_invite: write(RETURN_INVITE),
             invites: write(INVITES),
+            set_password: write(SET_PASSWORD),
+            create_session: write(CREATE_SESSION),
+            session_user: write(SESSION_USER),
+            spend_refresh: write(SPEND_REFRESH),
+            rotate_refresh: write(ROTATE_REFRESH),
+            spent_refresh: write(SPENT_REFRESH),
+            sessions: write(SESSIONS),
+            end_session: write(END_SESSION),
+            end_sessions: write(END_SESSIONS),
             newest_first: write(NEWEST_FIRST),
             before: write(BEFORE),
             after: write(AFTER),
@@ -194,6 +235,15 @@ pub fn resends_query(n: usize, mark: fn(usize) -> String) -> String {
              JOIN users u ON u.id = m.author_id JOIN rooms r ON r.id = m.room_id"
         ),
         super::batch::tuples(n, 2, 1, mark)
+    )
+}
+
+/// Which of `n` session ids have ended.
+pub fn ended_among_query(n: usize, mark: fn(usize) -> String) -> String {
+    format!(
+        "WITH asked(id) AS (VALUES {}) SELECT s.id FROM sessions s \
+         JOIN asked ON s.id = asked.id WHERE s.ended_at IS NOT NULL",
+        super::batch::tuples(n, 1, 1, mark)
     )
 }
 

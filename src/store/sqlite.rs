@@ -6,7 +6,10 @@
 use super::batch::{append_batch, list};
 use super::queries::Queries;
 use super::sql::{self, Dialect};
-use super::{Appended, Credentials, Invite, NewMessage, Page, Store, StoreError, decode};
+use super::{
+    Appended, Credentials, Invite, NewMessage, NewSession, Page, Refreshed, Session, Store,
+    StoreError, decode,
+};
 use crate::model::{Room, RoomName, StoredMessage, Timestamp, User, Username};
 use async_trait::async_trait;
 use sqlx::pool::PoolConnection;
@@ -203,6 +206,54 @@ impl Store for SqliteStore {
 
     async fn user(&self, id: i64) -> Result<Option<User>, StoreError> {
         self.queries.user(id).await
+    }
+
+    async fn set_password(&self, user: i64, password_hash: &str) -> Result<(), StoreError> {
+        self.queries.set_password(user, password_hash).await
+    }
+
+    async fn create_session(&self, session: &NewSession<'_>) -> Result<i64, StoreError> {
+        self.queries.create_session(session).await
+    }
+
+    async fn session_user(&self, session: i64, user: i64) -> Result<Option<User>, StoreError> {
+        self.queries.session_user(session, user).await
+    }
+
+    async fn refresh(
+        &self,
+        old: &str,
+        new: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<Refreshed, StoreError> {
+        self.queries.refresh(old, new, expires_at, now).await
+    }
+
+    async fn sessions(&self, user: i64, now: Timestamp) -> Result<Vec<Session>, StoreError> {
+        self.queries.sessions(user, now).await
+    }
+
+    async fn end_session(
+        &self,
+        session: i64,
+        user: i64,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.queries.end_session(session, user, now).await
+    }
+
+    async fn ended_among(&self, sessions: &[i64]) -> Result<Vec<i64>, StoreError> {
+        self.queries.ended_among(sessions).await
+    }
+
+    async fn end_sessions(
+        &self,
+        user: i64,
+        except: Option<i64>,
+        now: Timestamp,
+    ) -> Result<Vec<i64>, StoreError> {
+        self.queries.end_sessions(user, except, now).await
     }
 
     async fn create_invite(

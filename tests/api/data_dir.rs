@@ -72,3 +72,42 @@ async fn the_database_its_log_and_the_key_are_readable_by_the_owner_only() {
     }
     server.shutdown().await;
 }
+
+/// What `palaver::serve` says when it cannot start with `database_url`.
+async fn start_error(database_url: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = test_config(&dir);
+    config.database_url = Some(database_url.to_owned());
+    match palaver::serve(config).await {
+        Ok(_) => panic!("started with {database_url}"),
+        Err(err) => {
+            // The whole chain, as `main` prints it.
+            let mut said = err.to_string();
+            let mut source = std::error::Error::source(&err);
+            while let Some(cause) = source {
+                said.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            said
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_database_is_named_with_its_cause_and_without_its_password() {
+    // Port 1 on loopback: nothing listens, the connection is refused at once.
+    let said = start_error("postgres://someone:hunter2-secret@127.0.0.1:1/chat").await;
+    assert!(said.contains("PostgreSQL at 127.0.0.1:1"), "{said}");
+    assert!(said.contains("\"chat\""), "{said}");
+    assert!(said.to_lowercase().contains("refused"), "{said}");
+    assert!(!said.contains("hunter2"), "{said}");
+}
+
+#[tokio::test]
+async fn a_database_file_that_cannot_be_created_is_named_as_such() {
+    let said = start_error("sqlite:///nonexistent-palaver-dir/sub/palaver.db").await;
+    assert!(
+        said.contains("database file /nonexistent-palaver-dir/sub/palaver.db"),
+        "{said}"
+    );
+}

@@ -98,3 +98,44 @@ async fn a_topic_with_control_characters_is_refused() {
         .await;
     assert_eq!(status, 201);
 }
+
+/// PostgreSQL cannot store U+0000 in text, so a message holding one would
+/// fail there (and mark the store as failing, and be resent forever as
+/// `store_failed` asks): it is refused on every backend, before the store.
+#[tokio::test]
+async fn a_nul_character_is_refused_before_the_store() {
+    let s = spawn().await;
+    let token = s.user("nully").await;
+    let mut v1 = s.v1("/ws/general", &token).await;
+    next_of(&mut v1, "subscribed").await;
+    for (content, client_id) in [("a\u{0}b", "n-1"), ("fine", "n\u{0}2")] {
+        send_json(
+            &mut v1,
+            json!({"type": "send", "room": "general", "content": content, "client_id": client_id}),
+        )
+        .await;
+        let refused = next_of(&mut v1, "error").await;
+        assert_eq!(refused["code"], "bad_command", "{refused}");
+        assert!(
+            refused["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("NUL")),
+            "{refused}"
+        );
+    }
+
+    // The chapter's protocol cannot say no: it drops the frame, as it does
+    // a blank one, and the next message is the first anyone hears.
+    let mut compat = s.compat("general", &token).await;
+    assert_eq!(
+        next_text(&mut compat).await,
+        "User 'nully' joined room 'general'."
+    );
+    send_text(&mut compat, "x\u{0}y").await;
+    send_text(&mut compat, "after").await;
+    assert_eq!(next_text(&mut compat).await, "[general] nully: after");
+
+    assert_eq!(s.contents("general", &token).await, ["after"]);
+    let (status, body) = s.get_json("/readyz", None).await;
+    assert_eq!(status, 200, "{body}");
+}

@@ -16,6 +16,11 @@ mod cluster;
 mod compat_ws;
 mod data_dir;
 mod faults;
+// The inputs of the library's `fuzz` property tests, shared with `fuzz_sockets`.
+#[path = "../../src/fuzz.rs"]
+#[allow(dead_code)]
+mod fuzz;
+mod fuzz_sockets;
 mod helpers;
 mod hostile_input;
 mod http_api;
@@ -24,5 +29,7 @@ mod origins;
 mod presence;
 mod rates;
 mod registration;
+mod sessions;
 mod slow_readers;
+mod timeouts;
 mod v1_ws;

@@ -139,10 +139,10 @@ impl RedisBus {
                             msg = messages.next() => msg,
                         };
                         let Some(msg) = msg else { break };
-                        if let Some(events) = self.decode(msg.get_payload_bytes())
-                            && inbound.send(Inbound::Events(events)).await.is_err()
-                        {
-                            return;
+                        for item in self.decode(msg.get_payload_bytes()) {
+                            if inbound.send(item).await.is_err() {
+                                return;
+                            }
                         }
                     }
                     tracing::warn!("bus subscription lost; reconnecting");
@@ -157,25 +157,33 @@ impl RedisBus {
         }
     }
 
-    /// Another node's events; `None` for this node's own and for garbage.
-    fn decode(&self, payload: &[u8]) -> Option<Vec<RoomEvent>> {
+    /// What another node published; nothing for this node's own envelopes
+    /// and for garbage.
+    fn decode(&self, payload: &[u8]) -> Vec<Inbound> {
         let envelope: Envelope = match serde_json::from_slice(payload) {
             Ok(e) => e,
             Err(err) => {
                 tracing::warn!(error = %err, "unreadable bus message ignored");
-                return None;
+                return Vec::new();
             }
         };
         if envelope.origin == self.node {
-            return None;
+            return Vec::new();
         }
-        Some(
-            envelope
-                .events
-                .into_iter()
-                .map(WireEvent::into_event)
-                .collect(),
-        )
+        let mut inbound = Vec::new();
+        if !envelope.events.is_empty() {
+            inbound.push(Inbound::Events(
+                envelope
+                    .events
+                    .into_iter()
+                    .map(WireEvent::into_event)
+                    .collect(),
+            ));
+        }
+        if !envelope.ended_sessions.is_empty() {
+            inbound.push(Inbound::SessionsEnded(envelope.ended_sessions));
+        }
+        inbound
     }
 
     /// Keeps this node's heartbeat alive and rewrites its presence entries
@@ -214,11 +222,17 @@ impl RedisBus {
         if events.is_empty() {
             return Ok(());
         }
-        let payload = serde_json::to_vec(&Envelope {
+        self.send_envelope(&Envelope {
             origin: self.node.clone(),
             events,
+            ended_sessions: Vec::new(),
         })
-        .map_err(|e| BusError::Unavailable(e.to_string()))?;
+        .await
+    }
+
+    async fn send_envelope(&self, envelope: &Envelope) -> Result<(), BusError> {
+        let payload =
+            serde_json::to_vec(envelope).map_err(|e| BusError::Unavailable(e.to_string()))?;
         let mut conn = self.conn.clone();
         conn.publish::<_, _, ()>(self.channel(), payload)
             .await
@@ -262,6 +276,15 @@ impl Bus for RedisBus {
                 .filter_map(|e| WireEvent::from_event(e))
                 .collect(),
         )
+        .await
+    }
+
+    async fn end_sessions(&self, sessions: &[i64]) -> Result<(), BusError> {
+        self.send_envelope(&Envelope {
+            origin: self.node.clone(),
+            events: Vec::new(),
+            ended_sessions: sessions.to_vec(),
+        })
         .await
     }
 

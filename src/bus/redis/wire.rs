@@ -11,6 +11,11 @@ pub struct Envelope {
     /// The node that published it: a node ignores its own envelopes.
     pub origin: String,
     pub events: Vec<WireEvent>,
+    /// Login sessions the origin ended; their sockets close everywhere.
+    /// Left out when empty, and read as empty when missing, so that nodes of
+    /// an older version understand the envelopes that carry only events.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ended_sessions: Vec<i64>,
 }
 
 #[derive(Serialize, Deserialize)]

@@ -20,6 +20,8 @@ pub enum ErrorCode {
     EmptyMessage,
     RateLimited,
     StoreFailed,
+    /// An `auth` token that is invalid, expired, or of another session.
+    AuthFailed,
 }
 
 impl ErrorCode {
@@ -100,6 +102,14 @@ pub enum ServerFrame<'a> {
         left: &'a [String],
     },
     Pong,
+    /// The connection's access token expires soon: send `auth` with a fresh one.
+    AuthExpiring {
+        expires_in_ms: u64,
+    },
+    /// The answer to `auth`: the connection now lives as long as the new token.
+    Authenticated {
+        expires_in: u64,
+    },
     Error {
         code: ErrorCode,
         message: &'a str,

@@ -4,10 +4,12 @@
 use super::PRESENCE_SUMMARY;
 use super::commands::{self, Command, Refusal};
 use super::frames::{ErrorCode, ServerFrame};
+use crate::auth::AuthError;
 use crate::chat::outbox::{Outbound, Replay};
 use crate::chat::publisher::PostError;
 use crate::gateway::close::POLICY_VIOLATION;
 use crate::gateway::reader::Session;
+use crate::gateway::writer::unix_ms;
 use crate::model::{MessageText, Room, TextError};
 use axum::extract::ws::Utf8Bytes;
 use serde_json::Value;
@@ -66,7 +68,53 @@ pub async fn on_text(session: &mut Session, text: Utf8Bytes) {
             content,
             client_id,
         } => send(session, reference, room, content, client_id).await,
+        Command::Auth { token } => renew(session, reference, &token).await,
     }
+}
+
+/// A fresh access token for the same login session extends the
+/// connection's life; anything else changes nothing. Checked as any token
+/// is (signature, expiry, session still open), so an ended session cannot
+/// be revived on an open socket.
+async fn renew(session: &mut Session, reference: Option<Value>, token: &str) {
+    // Each costs a read of the store: the send budget paces them.
+    if let Err(wait) = session.state.rates.send(session.user.id) {
+        return rate_limited(session, reference, wait);
+    }
+    let caller = match session.state.accounts.authenticate(Some(token)).await {
+        Ok(caller) if caller.user.id == session.user.id && caller.session == session.login => {
+            caller
+        }
+        Ok(_) => {
+            return refuse(
+                session,
+                reference,
+                ErrorCode::AuthFailed,
+                "token belongs to another session; open a new connection with it",
+            );
+        }
+        Err(AuthError::Store(err)) => {
+            tracing::warn!(error = %err, "cannot check a renewed token");
+            return refuse(
+                session,
+                reference,
+                ErrorCode::AuthFailed,
+                "cannot check the token now; try again",
+            );
+        }
+        Err(_) => {
+            return refuse(
+                session,
+                reference,
+                ErrorCode::AuthFailed,
+                "token is not valid (expired, or its session ended)",
+            );
+        }
+    };
+    let now = unix_ms();
+    session.activity.expire_at(caller.expires_at, now);
+    let expires_in = caller.expires_at.saturating_sub(now / 1000);
+    session.send(ServerFrame::Authenticated { expires_in }.reply(reference.as_ref()));
 }
 
 /// Grants the capabilities asked for that this server has; the answer is
@@ -173,6 +221,15 @@ async fn send(
             "client_id must be 1-128 bytes",
         );
     }
+    // Stored with the message: the same rule as its content.
+    if client_id.contains('\0') {
+        return refuse(
+            session,
+            reference,
+            ErrorCode::BadCommand,
+            "client_id must not contain NUL characters",
+        );
+    }
     let text = match MessageText::parse(content, session.state.config.max_message_bytes) {
         Ok(text) => text,
         Err(TextError::Blank) => {
@@ -185,6 +242,9 @@ async fn send(
         }
         Err(err @ TextError::TooLong { .. }) => {
             return refuse(session, reference, ErrorCode::TooLarge, &err.to_string());
+        }
+        Err(err @ TextError::Nul) => {
+            return refuse(session, reference, ErrorCode::BadCommand, &err.to_string());
         }
     };
     if let Err(wait) = session.state.rates.send(session.user.id) {

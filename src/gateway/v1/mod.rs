@@ -35,6 +35,11 @@ pub fn shows(event: &Event, me: i64, summaries: bool) -> bool {
     }
 }
 
+/// The notice a connection gets before its access token expires.
+pub fn renew_notice(expires_in_ms: u64) -> String {
+    ServerFrame::AuthExpiring { expires_in_ms }.encode()
+}
+
 pub fn message_frame(m: &crate::model::StoredMessage) -> Utf8Bytes {
     ServerFrame::Message(MessageBody::from(m)).encode().into()
 }
