@@ -108,7 +108,12 @@ impl Activity {
         let left_ms = expires_at.saturating_mul(1000).saturating_sub(now_ms);
         // Kept on the process's clock, in seconds from its start.
         let base_ms = since_epoch_ms();
-        let expires = (base_ms + left_ms).div_ceil(1000);
+        // Rounded up, except for a token that has expired already: that one
+        // is expired now, not at the next whole second.
+        let expires = match left_ms {
+            0 => base_ms / 1000,
+            _ => (base_ms + left_ms).div_ceil(1000),
+        };
         let notice = (base_ms + left_ms - RENEW_NOTICE_MS.min(left_ms / 2)) / 1000;
         let (expires, notice) = (
             u32::try_from(expires).unwrap_or(u32::MAX),
