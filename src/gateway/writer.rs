@@ -39,6 +39,9 @@ const REPLAY_SHARE: u64 = 4;
 /// What a stored message costs at the least, for the most rows a page of a
 /// small budget may hold.
 const MESSAGE_AT_LEAST: u64 = 256;
+/// Bytes of a batch written before their place in the queue's budget is
+/// given back: small against the budget (1 MiB), large against a frame.
+const RELEASE_CHUNK: u64 = 16 * 1024;
 /// How long a close frame may take to go out to a peer that may not read.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
 /// The same for a peer closed as too slow: its close frame waits behind
@@ -298,9 +301,20 @@ impl Writer {
             Outbound::Frame(frame) => sink.feed(Message::Text(String::from(frame).into())).await,
             Outbound::Event(event) => self.write_event(sink, &event).await,
             Outbound::Events { events, from } => {
+                // Freed as written, a chunk at a time rather than per event:
+                // each release is an atomic update of the counter that every
+                // push to this queue updates too.
+                let mut unreleased = Weight::new(0, 0);
                 for event in events.iter().skip(from as usize) {
                     self.write_event(sink, event).await?;
-                    receiver.written(Outbound::event_weight(event));
+                    unreleased = unreleased.plus(Outbound::event_weight(event));
+                    if unreleased.bytes() >= RELEASE_CHUNK {
+                        receiver.written(unreleased);
+                        unreleased = Weight::new(0, 0);
+                    }
+                }
+                if unreleased.frames() > 0 {
+                    receiver.written(unreleased);
                 }
                 Ok(())
             }
