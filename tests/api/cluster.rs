@@ -61,6 +61,18 @@ fn rand_suffix() -> String {
     )
 }
 
+/// Cuts every node's bus subscription (they resubscribe by themselves);
+/// how many were cut.
+async fn cut_subscriptions(admin: &mut redis::aio::MultiplexedConnection) -> i64 {
+    redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("pubsub")
+        .query_async(admin)
+        .await
+        .expect("CLIENT KILL")
+}
+
 async fn online(s: &TestServer, room: &str) -> Vec<String> {
     let (_, body) = s.get_json(&format!("/rooms/{room}"), None).await;
     serde_json::from_value(body["online"].clone()).unwrap_or_default()
@@ -283,13 +295,7 @@ async fn cutting_the_bus_loses_no_stored_message() {
         if n % 25 == 10 {
             // Every node's subscription is cut; published events are lost
             // until they resubscribe.
-            let killed: i64 = redis::cmd("CLIENT")
-                .arg("KILL")
-                .arg("TYPE")
-                .arg("pubsub")
-                .query_async(&mut admin)
-                .await
-                .expect("CLIENT KILL");
+            let killed = cut_subscriptions(&mut admin).await;
             // The first cut must hit both nodes, or nothing was tested; by
             // the later ones a node may not have resubscribed yet.
             if n == 10 {
@@ -414,13 +420,7 @@ async fn a_session_ended_while_the_bus_was_cut_still_closes_its_sockets_elsewher
             subscribers(admin.clone(), channel.clone()).map(|n| n == 2)
         })
         .await;
-        let _: i64 = redis::cmd("CLIENT")
-            .arg("KILL")
-            .arg("TYPE")
-            .arg("pubsub")
-            .query_async(&mut admin)
-            .await
-            .expect("CLIENT KILL");
+        cut_subscriptions(&mut admin).await;
         let (status, _) = a.post_json("/logout", Some(&token), &json!({})).await;
         assert_eq!(status, 204);
         // Nobody was subscribed from before the logout to after it: B
