@@ -270,3 +270,56 @@ async fn a_resume_reads_its_history_in_pages_the_budget_holds() {
     w.send(send_cmd("python", "live", "h-live")).await.unwrap();
     assert_eq!(next_of(&mut reader, "message").await["content"], "live");
 }
+
+/// A member whose socket is full and who reads nothing, while nothing more
+/// is queued for it (so the byte budget never trips), is still let go: a
+/// write that waits two ping intervals drops the connection, so that it
+/// does not hold its descriptor and its place in the caps for ever.
+#[tokio::test]
+async fn a_member_stuck_on_a_full_socket_is_dropped_after_two_ping_intervals() {
+    let s = spawn_with(|c| {
+        c.ping_interval = std::time::Duration::from_millis(300);
+        c.rate_limit = 0;
+        // The budget must not be what ends it.
+        c.outbound_queue_bytes = 256 * 1024 * 1024;
+        c.max_connections_per_user = 1;
+    })
+    .await;
+    let (stuck, talker) = (s.user("stuck").await, s.user("talker").await);
+    let mut sleeper = s.v1("/ws/general", &stuck).await;
+    next_of(&mut sleeper, "subscribed").await;
+    // It keeps talking, so it is never silent (the other way out), but it
+    // never reads.
+    let (mut sleeper_write, sleeper_read) = sleeper.split();
+    tokio::spawn(async move {
+        let ping = json!({"type": "ping"}).to_string();
+        while sleeper_write
+            .send(Message::Text(ping.clone().into()))
+            .await
+            .is_ok()
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    });
+    // The talker reads its own echoes in the background.
+    let (mut write, mut read) = s.v1("/ws/general", &talker).await.split();
+    tokio::spawn(async move { while let Some(Ok(_)) = read.next().await {} });
+    // 8 MB: more than the socket buffers of both ends on loopback hold for
+    // a receiver that never reads (its buffer does not grow).
+    let chunk = "x".repeat(60 * 1024);
+    for n in 0..140 {
+        write
+            .send(send_cmd("general", &chunk, &format!("big-{n}")))
+            .await
+            .unwrap();
+    }
+    // While the stuck socket is open, the user's cap of one refuses another.
+    // Once it is dropped, a new one is let in.
+    let url = format!("{}/ws/general?token={stuck}", s.ws_base);
+    eventually("the stuck connection dropped, freeing its place", || {
+        let url = url.clone();
+        async move { tokio_tungstenite::connect_async(url).await.is_ok() }
+    })
+    .await;
+    drop(sleeper_read);
+}
