@@ -25,11 +25,9 @@ use crate::model::RoomEvent;
 use crate::store::Page;
 use axum::extract::ws::{CloseFrame, Message};
 use futures_util::{Sink, SinkExt};
-use std::collections::{HashMap, VecDeque};
-use std::pin::pin;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::Poll;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -44,9 +42,6 @@ const MESSAGE_AT_LEAST: u64 = 256;
 /// Bytes of a batch written before their place in the queue's budget is
 /// given back: small against the budget (1 MiB), large against a frame.
 const RELEASE_CHUNK: u64 = 16 * 1024;
-/// Ping intervals a write may wait on a peer that reads nothing before the
-/// connection is dropped: as long as a silent peer gets.
-const STALLED_PINGS: u32 = 2;
 /// How long a close frame may take to go out to a peer that may not read.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
 /// The same for a peer closed as too slow: its close frame waits behind
@@ -245,10 +240,29 @@ impl Writer {
                         Taken::Overflowed => return Some(TOO_SLOW),
                         Taken::Finished => return None,
                     };
+                    // A peer that stopped reading blocks these writes; a close
+                    // request (slow consumer, shutdown) must still get through.
+                    let (closer, shutdown) = (self.closer.clone(), self.shutdown.clone());
                     // Boxed: only a busy connection needs this state; an idle
                     // writer's future stays small.
-                    if let Some(stop) = Box::pin(self.write_batch(sink, receiver, batch)).await {
-                        return stop;
+                    let written = Box::pin(async {
+                        for item in batch {
+                            // Counted as queued until written: frames in the
+                            // writer's hand while the socket is stuck still
+                            // count against the bound. A batch frees each
+                            // event as it is written (`write`), the rest of
+                            // its entry here.
+                            let rest = item.rest_weight();
+                            self.write(sink, item, receiver).await?;
+                            receiver.written(rest);
+                        }
+                        sink.flush().await
+                    });
+                    tokio::select! {
+                        result = written => if result.is_err() { return None },
+                        (code, reason) = closer.closed() => return Some((code, reason)),
+                        () = receiver.overflowed() => return Some(TOO_SLOW),
+                        _ = shutdown.cancelled() => return Some(SHUTTING_DOWN),
                     }
                 }
                 _ = ping.tick() => {
@@ -256,84 +270,20 @@ impl Writer {
                         tracing::debug!("peer silent for two ping intervals; dropping it");
                         return None;
                     }
-                    // Boxed, as a batch is.
-                    if let Some(stop) = Box::pin(self.tick(sink)).await {
-                        return stop;
+                    match self.activity.expiry() {
+                        Expiry::Valid => {}
+                        Expiry::Expired => return Some(EXPIRED),
+                        Expiry::RenewSoon(expires_in_ms) => {
+                            let notice = v1::renew_notice(expires_in_ms);
+                            if sink.feed(Message::Text(notice.into())).await.is_err() {
+                                return None;
+                            }
+                        }
+                    }
+                    if sink.send(Message::Ping(Default::default())).await.is_err() {
+                        return None;
                     }
                 }
-            }
-        }
-    }
-
-    /// Writes what was taken from the queue and flushes it; `Some` when the
-    /// connection is to stop.
-    async fn write_batch<S>(
-        &mut self,
-        sink: &mut S,
-        receiver: &OutboxReceiver,
-        batch: VecDeque<Outbound>,
-    ) -> Option<Stop>
-    where
-        S: Sink<Message, Error = axum::Error> + Unpin + Send,
-    {
-        let period = self.ping_interval;
-        // A peer that stopped reading blocks these writes; a close request
-        // (slow consumer, shutdown) must still get through.
-        let (closer, shutdown) = (self.closer.clone(), self.shutdown.clone());
-        let mut written = pin!(async {
-            for item in batch {
-                // Counted as queued until written: frames in the writer's
-                // hand while the socket is stuck still count against the
-                // bound. A batch frees its events as they are written
-                // (`write`), the rest of its entry here.
-                let rest = item.rest_weight();
-                self.write(sink, item, receiver).await?;
-                receiver.written(rest);
-            }
-            sink.flush().await
-        });
-        // Most batches go out without waiting: no timer for them.
-        if let Poll::Ready(result) = futures_util::poll!(written.as_mut()) {
-            return result.is_err().then_some(None);
-        }
-        let stalled = tokio::time::sleep(STALLED_PINGS * period);
-        tokio::select! {
-            result = written => result.is_err().then_some(None),
-            (code, reason) = closer.closed() => Some(Some((code, reason))),
-            () = receiver.overflowed() => Some(Some(TOO_SLOW)),
-            _ = shutdown.cancelled() => Some(Some(SHUTTING_DOWN)),
-            () = stalled => {
-                tracing::debug!("peer has read nothing for two ping intervals; dropping it");
-                Some(None)
-            }
-        }
-    }
-
-    /// The ping tick's work besides the silence check: the token's expiry
-    /// (the renewal notice, or the close), then the ping. `Some` when the
-    /// connection is to stop.
-    async fn tick<S>(&mut self, sink: &mut S) -> Option<Stop>
-    where
-        S: Sink<Message, Error = axum::Error> + Unpin + Send,
-    {
-        let notice = match self.activity.expiry() {
-            Expiry::Valid => None,
-            Expiry::Expired => return Some(Some(EXPIRED)),
-            Expiry::RenewSoon(expires_in_ms) => Some(v1::renew_notice(expires_in_ms)),
-        };
-        // A peer that reads nothing blocks these too.
-        let sent = tokio::time::timeout(STALLED_PINGS * self.ping_interval, async {
-            if let Some(notice) = notice {
-                sink.feed(Message::Text(notice.into())).await?;
-            }
-            sink.send(Message::Ping(Default::default())).await
-        });
-        match sent.await {
-            Ok(Ok(())) => None,
-            Ok(Err(_)) => Some(None),
-            Err(_) => {
-                tracing::debug!("peer has read nothing for two ping intervals; dropping it");
-                Some(None)
             }
         }
     }
