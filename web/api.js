@@ -86,6 +86,10 @@ function authed(method, path, options = {}) {
   return withRenewal((token) => call(method, path, { ...options, token }), provider);
 }
 
+function room(name) {
+  return `/rooms/${encodeURIComponent(name)}`;
+}
+
 /** How long a refresh may take: the cross-tab lock is held meanwhile. */
 const REFRESH_TIMEOUT = 10_000;
 
@@ -96,8 +100,26 @@ export const api = {
   /** With a token given (just logged in, no session yet), no renewal. */
   me: (token) => (token ? call('GET', '/users/me', { token }) : authed('GET', '/users/me')),
   rooms: () => call('GET', '/rooms?detail=true'),
-  room: (name) => call('GET', `/rooms/${encodeURIComponent(name)}`),
-  createRoom: (name, topic) => authed('POST', '/rooms', { json: { name, topic } }),
+  /** With the token: a private or direct room exists only for its members. */
+  room: (name) => authed('GET', room(name)),
+  createRoom: (name, topic, visibility = 'public') => authed('POST', '/rooms', { json: { name, topic, visibility } }),
+  updateRoom: (name, changes) => authed('PATCH', room(name), { json: changes }),
+  myRooms: () => authed('GET', '/users/me/rooms'),
+  join: (name) => authed('POST', `${room(name)}/join`),
+  leave: (name) => authed('POST', `${room(name)}/leave`),
+  /** A direct room with these others (the server adds me): created, or the one that exists. */
+  dm: (usernames) => authed('POST', '/dms', { json: { usernames } }),
+  members: (name) => authed('GET', `${room(name)}/members`),
+  invite: (name, username) => authed('POST', `${room(name)}/members`, { json: { username } }),
+  setRole: (name, username, role) => authed('PATCH', `${room(name)}/members/${encodeURIComponent(username)}`, { json: { role } }),
+  kick: (name, username) => authed('DELETE', `${room(name)}/members/${encodeURIComponent(username)}`),
+  bans: (name) => authed('GET', `${room(name)}/bans`),
+  /** reason and until (RFC 3339) are optional; undefined ones are left out of the JSON. */
+  ban: (name, username, { reason, until } = {}) => authed('POST', `${room(name)}/bans`, { json: { username, reason, until } }),
+  unban: (name, username) => authed('DELETE', `${room(name)}/bans/${encodeURIComponent(username)}`),
+  mutes: (name) => authed('GET', `${room(name)}/mutes`),
+  mute: (name, username, { until } = {}) => authed('POST', `${room(name)}/mutes`, { json: { username, until } }),
+  unmute: (name, username) => authed('DELETE', `${room(name)}/mutes/${encodeURIComponent(username)}`),
   history: (room, { before, limit = 50 } = {}) => {
     const q = new URLSearchParams({ limit: String(limit) });
     if (before !== undefined && before !== null) q.set('before', String(before));

@@ -10,7 +10,15 @@
 // - socket.js: the one palaver.v1 WebSocket: hello, auth, reconnect with backoff.
 // - auth.js: the login / registration form.
 // - account.js: password change, sessions, log out everywhere.
-// - rooms.js: the room list, entering and subscribing to a room.
+// - rooms.js: the sidebar's lists, entering and subscribing to a room, creating one.
+// - membership.js: which rooms are mine, what each is called (no DOM).
+// - roles.js: who may do what in a room (no DOM).
+// - access.js: room_added, removed, muted…, live; the composer's note.
+// - restrictions.js: why I cannot write in a room, in words (no DOM).
+// - members.js, moderation.js: the open room's members; kick, ban, mute, roles.
+// - room-settings.js: the open room's topic; leaving it.
+// - dms.js: a click on a name opens a direct message.
+// - notify.js: a short note for what happened away from any form.
 // - history.js: a room's history pages and the top of its list.
 // - messages.js: a room's message list: in id order, once, grouped.
 // - outbox.js: sent, not yet stored: ack, timeout, refusal, re-send.
@@ -38,6 +46,24 @@ import { maybeLoadOlder, renderStart, retryFor } from './history.js';
 import { insertMessage, nearBottom, scrollToBottom } from './messages.js';
 import { outbox, confirmSent, wireComposer } from './composer.js';
 import { clearTyping, onTyping, onSubscribed, onJoinedOrLeft, onRoster } from './presence.js';
+import {
+  onRoomAdded,
+  onRemoved,
+  onRoomRemoved,
+  onMuted,
+  onUnmuted,
+  onRoomUpdated,
+  onSubscribedAccess,
+  onAccessError,
+  removedFrom,
+  topicIs,
+  renderRestriction,
+  wireAccess,
+} from './access.js';
+import { showMembers, renderMembers, renderMemberPresence, clearMembers, membersMayHaveChanged, isKnownMember, wireMembers } from './members.js';
+import { showRoomSettings, renderRoomSettings, wireRoomSettings } from './room-settings.js';
+import { wireDms } from './dms.js';
+import { hideNotice } from './notify.js';
 
 /** The page shows one notice when many arrive at once; it handles joined / left all the same. */
 const CAPABILITIES = ['presence_summary'];
@@ -80,6 +106,18 @@ function startChat(session) {
   }
   enterFirstRoom();
   el.input.focus();
+  // Whether I am a server admin (ranks above owners): only what the page offers depends on it.
+  api
+    .me()
+    .then((me) => {
+      if (S.session !== session) return;
+      S.admin = me?.admin === true;
+      if (S.current) {
+        renderMembers();
+        renderRoomSettings();
+      }
+    })
+    .catch((err) => handleApiError(err));
 }
 
 /**
@@ -101,12 +139,20 @@ function endSession(reason, notice = NOTICES[reason] || NOTICES.ended) {
   S.timers = [];
   S.views.clear();
   S.rooms.clear();
+  S.mine.clear();
+  S.directory.clear();
+  S.gone.clear();
+  S.admin = false;
   S.current = null;
   S.session = null;
   S.vault.forget(reason, mine).catch((err) => console.warn('could not forget the session', err));
   clear(el.listHost);
-  clear(el.roomList);
+  clear(el.myRooms);
+  clear(el.directoryList);
   clear(el.onlineList);
+  clearMembers();
+  renderRestriction();
+  hideNotice();
   el.typing.textContent = '';
   setBanner(null);
   document.body.classList.remove('nav-open', 'online-open');
@@ -175,6 +221,8 @@ function onSocketOpen() {
   // Resume every room from the last id seen: the server replays what was
   // missed, then goes live.
   for (const view of S.views.values()) if (view.wanted && view.loaded) subscribe(view);
+  // Rooms I was added to while the socket was down said nothing (room_added goes to open sockets).
+  refreshRooms();
   // Then re-send what was never acknowledged, with the same client_id.
   // (Not those the server refused for good: only Retry sends them again.)
   outbox.resendAll();
@@ -189,14 +237,44 @@ function onEvent(frame) {
       confirmSent(frame.client_id, { id: frame.id, ts: frame.ts });
       break;
     case 'subscribed':
-      if (onSubscribed(frame)) renderRooms();
+      if (onSubscribed(frame)) {
+        renderRooms();
+        renderMemberPresence();
+      }
+      onSubscribedAccess(frame);
       break;
     case 'joined':
     case 'left':
-      if (onJoinedOrLeft(frame)) renderRooms();
+      if (onJoinedOrLeft(frame)) {
+        renderRooms();
+        renderMemberPresence();
+      }
+      if (frame.type === 'left' || !isKnownMember(frame.room, frame.user)) membersMayHaveChanged(frame.room);
       break;
     case 'presence':
-      if (onRoster(frame)) renderRooms();
+      if (onRoster(frame)) {
+        renderRooms();
+        renderMemberPresence();
+      }
+      membersMayHaveChanged(frame.room);
+      break;
+    case 'room_added':
+      onRoomAdded(frame);
+      break;
+    case 'removed':
+      onRemoved(frame);
+      break;
+    case 'room_removed':
+      onRoomRemoved(frame);
+      break;
+    case 'muted':
+      onMuted(frame);
+      break;
+    case 'unmuted':
+      onUnmuted(frame);
+      break;
+    case 'room_updated':
+      onRoomUpdated(frame);
       break;
     case 'typing':
       onTyping(frame);
@@ -240,13 +318,15 @@ function onMessage(m) {
 }
 
 function onServerError(frame) {
+  if (onAccessError(frame)) return;
   if (outbox.refused(frame)) return;
   if (typeof frame.ref === 'string' && frame.ref.startsWith('sub:')) {
     const view = S.views.get(frame.ref.slice(4));
     if (view) renderStart(view, 'error', frame.message, retryFor(view, enterRoom));
     return;
   }
-  if (frame.code !== 'rate_limited') console.warn(`server error ${frame.code}: ${frame.message}`);
+  // not_subscribed: a typing or send that crossed a `removed` on the way.
+  if (frame.code !== 'rate_limited' && frame.code !== 'not_subscribed') console.warn(`server error ${frame.code}: ${frame.message}`);
 }
 
 /**
@@ -311,7 +391,16 @@ function wire() {
   wireRooms();
   wireComposer();
   wireAccount(logOutEverywhere);
+  wireAccess();
+  wireMembers();
+  wireRoomSettings({ left: (room) => removedFrom(room, 'left'), topicIs: (room, topic) => topicIs(room, topic, true) });
+  wireDms();
   S.afterSubscribe = (room) => outbox.release(room);
+  S.onRoomShown = (room) => {
+    renderRestriction();
+    showMembers(room);
+    showRoomSettings();
+  };
   el.logout.addEventListener('click', logOut);
   el.scroller.addEventListener('scroll', () => {
     if (nearBottom()) el.jumpBottom.hidden = true;

@@ -6,6 +6,7 @@ import { S, uuid, ACK_TIMEOUT, MAX_MESSAGE_BYTES, TYPING_EVERY } from './state.j
 import { h, clear } from './dom.js';
 import { viewFor, messageElement, regroup, insertMessage, refreshWelcome, nearBottom, scrollToBottom } from './messages.js';
 import { Outbox } from './outbox.js';
+import { restriction } from './restrictions.js';
 
 export const outbox = new Outbox({
   send(frame) {
@@ -22,7 +23,8 @@ export function byteLength(text) {
 
 function sendMessage(text) {
   const room = S.current;
-  if (!room || !text.trim()) return;
+  // Removed or muted: the composer is disabled (access.js); this is for an Enter that beat it.
+  if (!room || !text.trim() || restriction(room)) return;
   const view = viewFor(room);
   const entry = outbox.add({ clientId: uuid(), room, content: text });
   entry.el = messageElement({ user: S.session.username, content: text, ts: new Date().toISOString() }, { pending: true });
@@ -81,7 +83,7 @@ export function confirmSent(clientId, stored) {
 
 function submitComposer() {
   const text = el.input.value;
-  if (!text.trim()) return;
+  if (!text.trim() || restriction(S.current)) return;
   sendMessage(text);
   el.input.value = '';
   autosize();
@@ -101,7 +103,7 @@ function onComposerKey(event) {
 
 function onComposerInput() {
   autosize();
-  if (!el.input.value.trim() || !S.current || !S.conn?.open) return;
+  if (!el.input.value.trim() || !S.current || !S.conn?.open || restriction(S.current)) return;
   const now = Date.now();
   if (now - S.lastTypingSent >= TYPING_EVERY) {
     S.lastTypingSent = now;

@@ -7,6 +7,7 @@
 import { el } from './elements.js';
 import { S, isMe, GROUP_WINDOW } from './state.js';
 import { h, clear, appendLinkified, avatar, timeElement, dayKey } from './dom.js';
+import { roomInfo, roomLabel } from './membership.js';
 
 /** The per-room state and its detached DOM. */
 export function viewFor(name) {
@@ -29,6 +30,10 @@ export function viewFor(name) {
     wanted: false,
     online: new Set(),
     presenceKnown: false,
+    members: null, // GET /rooms/{room}/members, once asked (members.js)
+    mutedUsers: new Set(), // who is muted here, as a moderator sees it (members.js)
+    bans: [], // the bans in force, as a moderator sees them (members.js)
+    muted: null, // { until, text }: I am muted here (access.js)
     typing: new Map(),
     unread: 0,
     scrollTop: 0,
@@ -56,10 +61,11 @@ export function renderWelcome(view) {
   const start = view.start;
   clear(start);
   start.className = 'room-start beginning';
-  const room = S.rooms.get(view.name);
+  const room = roomInfo(view.name);
+  const direct = room?.visibility === 'direct';
   start.append(
-    h('strong', { text: `Welcome to #${view.name}` }),
-    h('span', { text: room?.topic ? room.topic : 'This is the very beginning of the room.' }),
+    h('strong', { text: direct ? roomLabel(view.name) : `Welcome to #${view.name}` }),
+    h('span', { text: room?.topic ? room.topic : direct ? 'This is the very beginning of your conversation.' : 'This is the very beginning of the room.' }),
   );
   if (!view.ids.size) start.append(h('span', { className: 'quiet', text: 'No messages yet. Say hello!' }));
 }
@@ -81,12 +87,23 @@ export function messageElement(m, { pending = false } = {}) {
   const meta = h(
     'div',
     { className: 'msg-meta' },
-    h('span', { className: 'author', text: m.user }),
+    authorElement(m.user, mine),
     timeElement(m.ts),
     h('span', { className: 'msg-state', attrs: { 'aria-live': 'polite' } }),
   );
   li.append(avatar(m.user), h('div', { className: 'msg-body' }, meta, content));
   return li;
+}
+
+/** Anyone else's name is a button: a click starts a direct message with them (dms.js listens). */
+export function authorElement(user, mine) {
+  if (mine) return h('span', { className: 'author', text: user });
+  return h('button', {
+    className: 'author user-link',
+    text: user,
+    attrs: { type: 'button', title: `Send ${user} a direct message` },
+    dataset: { user },
+  });
 }
 
 /** True when `next` follows on from `prev` (same author, same day, within 5 minutes): it is shown without its own header. */

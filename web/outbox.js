@@ -7,7 +7,7 @@
 // (composer.js draws it), and `send(frame)` puts a frame on the socket.
 
 /** Refusals that sending the same message again cannot cure. */
-export const PERMANENT = new Set(['too_large', 'empty_message', 'bad_command', 'unknown_room']);
+export const PERMANENT = new Set(['too_large', 'empty_message', 'bad_command', 'unknown_room', 'muted', 'forbidden']);
 
 /** What a refusal says to the person who wrote the message. */
 export function refusalText(frame) {
@@ -102,6 +102,16 @@ export class Outbox {
     if (!entry) return false;
     this.fail(entry, refusalText(frame), PERMANENT.has(frame.code));
     return true;
+  }
+
+  /** Every entry still waiting in `room` fails for good (I was removed from it): nothing would store it now. */
+  failRoom(room, why) {
+    for (const entry of this.entries.values()) {
+      if (entry.room === room && entry.status === 'pending') {
+        entry.held = false;
+        this.fail(entry, why, true);
+      }
+    }
   }
 
   /** The server closed the socket on a frame too big (1009): the last one sent, if it is still waiting. */

@@ -65,7 +65,9 @@ export function renderOnline() {
         'li',
         { dataset: { user: name } },
         avatar(name, 'small'),
-        h('span', { className: 'online-name', text: name }),
+        isMe(name)
+          ? h('span', { className: 'online-name', text: name })
+          : h('button', { className: 'online-name user-link', text: name, attrs: { type: 'button', title: `Send ${name} a direct message` }, dataset: { user: name } }),
         isMe(name) ? h('span', { className: 'you', text: 'you' }) : null,
       ),
     ),

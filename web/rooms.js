@@ -1,11 +1,13 @@
-// The rooms: the sidebar list (topics, online and unread counts), entering
-// a room (the address says which: /#python), subscribing to it, and the
-// form that creates one.
+// The rooms: the sidebar's two lists (my rooms, and the public rooms I am
+// not in; topics, online and unread counts), entering a room (the address
+// says which: /#python), subscribing to it, and the form that creates one,
+// public or private. Which rooms are mine is membership.js's business.
 
 import { api } from './api.js';
 import { el } from './elements.js';
 import { S, ROOM_KEY } from './state.js';
-import { h, clear } from './dom.js';
+import { h, clear, avatar } from './dom.js';
+import { applyMyRooms, addMine, roomInfo, roomLabel, sidebarSections, dmTitle } from './membership.js';
 import { viewFor, nearBottom, scrollToBottom } from './messages.js';
 import { loadInitial } from './history.js';
 import { renderOnline, renderTyping } from './presence.js';
@@ -36,23 +38,39 @@ export function unreadLabel(count) {
   return count > 99 ? '99+' : String(count);
 }
 
-export function pageTitle(unread, room) {
-  return `${unread ? `(${unread}) ` : ''}${room ? `#${room} · ` : ''}palaver`;
+/** `label`: what the room is called ("#python" by default; a direct room's names). */
+export function pageTitle(unread, room, label = room ? `#${room}` : '') {
+  return `${unread ? `(${unread}) ` : ''}${label ? `${label} · ` : ''}palaver`;
 }
 
 export function roomFromHash() {
   return parseRoomHash(location.hash);
 }
 
+/**
+ * The public rooms and mine, fetched together. Between two fetches, events
+ * keep "mine" up to date (access.js); this catches what no event said (a
+ * room deleted while offline) and the directory's online counts.
+ */
 export async function refreshRooms() {
   if (!S.session) return;
-  try {
-    const data = await api.rooms();
-    for (const r of data.rooms) S.rooms.set(r.name, r);
-    renderRooms();
-  } catch (err) {
-    if (!handleApiError(err)) console.warn('could not list rooms:', err.message);
+  const session = S.session;
+  const version = S.mineVersion;
+  const [directory, mine] = await Promise.allSettled([api.rooms(), api.myRooms()]);
+  if (S.session !== session) return;
+  if (directory.status === 'fulfilled') {
+    S.directory = new Set(directory.value.rooms.map((r) => r.name));
+    for (const r of directory.value.rooms) S.rooms.set(r.name, { ...S.rooms.get(r.name), ...r, visibility: 'public' });
+  } else if (!handleApiError(directory.reason)) {
+    console.warn('could not list rooms:', directory.reason.message);
   }
+  if (mine.status === 'fulfilled') {
+    applyMyRooms(mine.value.rooms, S.mineVersion !== version);
+  } else if (!handleApiError(mine.reason)) {
+    console.warn('could not list my rooms:', mine.reason.message);
+  }
+  renderRooms();
+  if (S.current) renderHeader();
 }
 
 /** Live for a room open in this page, else the last GET /rooms. */
@@ -62,39 +80,59 @@ function onlineCount(name) {
   return S.rooms.get(name)?.online_count ?? 0;
 }
 
-export function renderRooms() {
-  const names = [...S.rooms.keys()].sort();
-  const items = names.map((name) => {
-    const room = S.rooms.get(name);
-    const view = S.views.get(name);
-    const count = onlineCount(name);
-    const unread = view ? view.unread : 0;
-    const button = h(
-      'button',
-      {
-        className: 'room',
-        attrs: { type: 'button', 'aria-current': name === S.current ? 'page' : null },
-        dataset: { room: name },
-      },
-      h('span', { className: 'room-name' }, h('span', { className: 'hash', text: '#', attrs: { 'aria-hidden': 'true' } }), name),
-      h('span', { className: 'room-desc', text: room.topic || '' }),
-      h(
-        'span',
-        { className: 'room-meta' },
-        unread > 0 ? h('span', { className: 'unread', text: unreadLabel(unread), attrs: { 'aria-label': `${unread} unread` } }) : null,
-        h('span', { className: `online-count${count ? ' some' : ''}`, text: String(count), attrs: { title: `${count} online`, 'aria-label': `${count} online` } }),
-      ),
-    );
-    button.addEventListener('click', () => {
-      enterRoom(name);
-      closeDrawers();
-      el.input.focus();
-    });
-    return h('li', {}, button);
+/** A room's name as the sidebar shows it: "# python", "# plans  private", or a direct room's avatar and names. */
+function roomNameElement(name, room) {
+  if (room?.visibility === 'direct') {
+    const others = room.others || [];
+    return h('span', { className: 'room-name' }, avatar(others[0] || '?', 'tiny'), dmTitle(others));
+  }
+  return h(
+    'span',
+    { className: 'room-name' },
+    h('span', { className: 'hash', text: '#', attrs: { 'aria-hidden': 'true' } }),
+    name,
+    room?.visibility === 'private' ? h('span', { className: 'tag', text: 'private' }) : null,
+  );
+}
+
+function roomItem(name) {
+  const room = roomInfo(name);
+  const gone = S.gone.get(name);
+  const view = S.views.get(name);
+  const count = onlineCount(name);
+  const unread = view ? view.unread : 0;
+  const button = h(
+    'button',
+    {
+      className: `room${gone ? ' gone' : ''}`,
+      attrs: { type: 'button', 'aria-current': name === S.current ? 'page' : null },
+      dataset: { room: name, visibility: room?.visibility || 'public' },
+    },
+    roomNameElement(name, room),
+    h('span', { className: 'room-desc', text: gone ? gone.text : room?.topic || '' }),
+    h(
+      'span',
+      { className: 'room-meta' },
+      unread > 0 ? h('span', { className: 'unread', text: unreadLabel(unread), attrs: { 'aria-label': `${unread} unread` } }) : null,
+      gone ? null : h('span', { className: `online-count${count ? ' some' : ''}`, text: String(count), attrs: { title: `${count} online`, 'aria-label': `${count} online` } }),
+    ),
+  );
+  button.addEventListener('click', () => {
+    enterRoom(name);
+    closeDrawers();
+    if (!el.input.disabled) el.input.focus();
   });
+  return h('li', {}, button);
+}
+
+export function renderRooms() {
+  const { mine, directory } = sidebarSections(S);
   // Re-rendering must not steal keyboard focus from a room button.
   const focused = document.activeElement?.closest?.('#room-list button')?.dataset.room;
-  el.roomList.replaceChildren(...items);
+  el.myRooms.replaceChildren(...mine.map(roomItem));
+  el.directoryList.replaceChildren(...directory.map(roomItem));
+  el.myRoomsEmpty.hidden = mine.length > 0;
+  el.directoryEmpty.hidden = directory.length > 0;
   if (focused) el.roomList.querySelector(`button[data-room="${CSS.escape(focused)}"]`)?.focus({ preventScroll: true });
   updateTitle();
 }
@@ -102,15 +140,21 @@ export function renderRooms() {
 function updateTitle() {
   let unread = 0;
   for (const v of S.views.values()) unread += v.unread;
-  document.title = pageTitle(unread, S.current);
+  document.title = pageTitle(unread, S.current, S.current ? roomLabel(S.current) : '');
 }
 
-function renderHeader() {
-  const room = S.rooms.get(S.current);
+/** The open room's title, topic and kind; a direct room goes by the others' names. */
+export function renderHeader() {
+  const room = roomInfo(S.current);
+  const direct = room?.visibility === 'direct';
   clear(el.roomTitle);
-  el.roomTitle.append(h('span', { className: 'hash', text: '#', attrs: { 'aria-hidden': 'true' } }), S.current || '');
-  el.roomTopic.textContent = room?.topic || '';
-  el.input.placeholder = S.current ? `Message #${S.current}` : 'Message';
+  if (direct) el.roomTitle.append(roomLabel(S.current));
+  else el.roomTitle.append(h('span', { className: 'hash', text: '#', attrs: { 'aria-hidden': 'true' } }), S.current || '');
+  el.roomTopic.textContent = room?.topic || (direct ? 'Direct message' : '');
+  const badge = direct ? 'direct message' : room?.visibility === 'private' ? 'private' : '';
+  el.roomBadge.textContent = badge;
+  el.roomBadge.hidden = !badge;
+  el.input.placeholder = S.current ? `Message ${roomLabel(S.current)}` : 'Message';
 }
 
 export async function enterRoom(name) {
@@ -130,6 +174,7 @@ export async function enterRoom(name) {
   renderRooms();
   renderOnline();
   renderTyping();
+  S.onRoomShown?.(name);
   el.jumpBottom.hidden = true;
   if (view.atBottom) scrollToBottom();
   else el.scroller.scrollTop = view.scrollTop;
@@ -146,13 +191,20 @@ export async function enterRoom(name) {
       .catch(() => {});
   }
   await loadInitial(view, enterRoom);
+  // Removed from it, or it was deleted: what it showed stays, nothing more comes (access.js).
+  if (S.gone.has(name)) return;
   subscribe(view);
+}
+
+/** The rooms this page may open: mine and the public ones. */
+function knownRooms() {
+  return [...new Set([...S.mine.keys(), ...S.directory])];
 }
 
 /** Opens the room chosen by the address, the last one used, or general. */
 export async function enterFirstRoom() {
   await refreshRooms();
-  const first = firstRoom(roomFromHash() || localStorage.getItem(ROOM_KEY) || 'general', [...S.rooms.keys()]);
+  const first = firstRoom(roomFromHash() || localStorage.getItem(ROOM_KEY) || 'general', knownRooms());
   if (first) enterRoom(first);
 }
 
@@ -171,16 +223,21 @@ async function onCreateRoom(event) {
   el.newRoomError.textContent = '';
   const name = el.newRoomName.value.trim();
   const topic = el.newRoomTopic.value.trim();
+  const visibility = el.newRoomForm.elements.visibility.value === 'private' ? 'private' : 'public';
   if (!name) {
     el.newRoomError.textContent = 'Give the room a name.';
     el.newRoomName.focus();
     return;
   }
   try {
-    const room = await api.createRoom(name, topic);
+    const room = await api.createRoom(name, topic, visibility);
     S.rooms.set(room.name, { ...room, online_count: 0 });
+    // Its creator is its owner (the server makes the membership in the same transaction).
+    addMine({ ...room, visibility: room.visibility || visibility, role: 'owner' });
+    if ((room.visibility || visibility) === 'public') S.directory.add(room.name);
     el.newRoomName.value = '';
     el.newRoomTopic.value = '';
+    el.newRoomForm.elements.visibility.value = 'public';
     el.newRoom.open = false;
     renderRooms();
     closeDrawers();
@@ -196,6 +253,6 @@ export function wireRooms() {
   el.newRoomForm.addEventListener('submit', onCreateRoom);
   window.addEventListener('hashchange', () => {
     const name = roomFromHash();
-    if (S.session && name && name !== S.current && S.rooms.has(name)) enterRoom(name);
+    if (S.session && name && name !== S.current && (knownRooms().includes(name) || S.gone.has(name))) enterRoom(name);
   });
 }

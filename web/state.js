@@ -22,7 +22,13 @@ export const S = {
   expiredCloses: 0, // sockets closed for an expired token since a renewal last worked
   conn: null,
   afterSubscribe: null, // (room) => …, set by app.js: sends what waited for the room's subscribe
-  rooms: new Map(), // name -> { name, topic, online_count }
+  rooms: new Map(), // name -> { name, topic, online_count?, visibility? }: every room the page has heard of
+  directory: new Set(), // the public rooms of the last GET /rooms
+  mine: new Map(), // name -> the rooms I am a member of (membership.js)
+  mineVersion: 0, // bumped by every change to `mine` made here, so a list fetched before it merges (membership.js)
+  gone: new Map(), // name -> { reason, text, rejoin }: removed from it (or it was deleted) while this page was open
+  admin: false, // a server admin (GET /users/me): ranks above owners, except in direct rooms (roles.js)
+  onRoomShown: null, // (room) => …, set by app.js: what else to draw when a room is shown
   views: new Map(), // name -> RoomView (messages.js)
   current: null,
   lastTypingSent: 0,

@@ -35,14 +35,37 @@ export async function enterRoom(page, room) {
   await page.waitForSelector('#list-host .room-start:not(:has(.spinner))');
 }
 
-/** Creates a room through the sidebar form and enters it. */
-export async function createRoomViaUi(page, name, topic = '') {
+/** Creates a room through the sidebar form and enters it; `visibility`: 'public' (the default) or 'private'. */
+export async function createRoomViaUi(page, name, topic = '', { visibility = 'public' } = {}) {
   const details = page.locator('#new-room');
   if (!(await details.evaluate((d) => d.open))) await page.click('#new-room summary');
   await page.fill('#new-room-name', name);
   await page.fill('#new-room-topic', topic);
+  await page.check(`#new-room-${visibility}`);
   await page.click('#new-room-form button[type="submit"]');
   await page.waitForSelector(`#room-list button[data-room="${name}"][aria-current="page"]`);
+}
+
+/**
+ * Counts the page's requests for its list of rooms (GET /users/me/rooms),
+ * so that a scenario can tell a room that came with an event from one that
+ * came with the list: `count()` now, `since(n)` how many after that.
+ */
+export function watchRoomListRequests(page) {
+  let n = 0;
+  page.on('request', (r) => {
+    if (new URL(r.url()).pathname === '/users/me/rooms') n += 1;
+  });
+  return { count: () => n };
+}
+
+/** Opens the moderation menu of `user` in the member list of the room shown. */
+export async function openMemberMenu(page, user) {
+  const item = page.locator(`#member-list li[data-user="${user}"]`);
+  const details = item.locator('details.member-actions');
+  await details.waitFor();
+  if (!(await details.evaluate((d) => d.open))) await item.locator('details.member-actions > summary').click();
+  return item;
 }
 
 /** Types a message and presses Enter; waits until the server acknowledged it. */

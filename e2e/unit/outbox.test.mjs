@@ -182,7 +182,26 @@ test('clear forgets everything and stops every timer', () => {
 });
 
 test('which refusals are permanent', () => {
-  for (const code of ['too_large', 'empty_message', 'bad_command', 'unknown_room']) assert.ok(PERMANENT.has(code), code);
+  for (const code of ['too_large', 'empty_message', 'bad_command', 'unknown_room', 'muted', 'forbidden']) assert.ok(PERMANENT.has(code), code);
   for (const code of ['rate_limited', 'store_failed', 'not_subscribed']) assert.ok(!PERMANENT.has(code), code);
   assert.equal(refusalText({ code: 'store_failed', message: 'could not store the message' }), 'could not store the message');
+});
+
+test('removed from a room: what waits there fails for good, the rest waits on', () => {
+  const { outbox, sent } = harness();
+  const a = outbox.add({ clientId: 'a', room: 'gone', content: 'sent' });
+  outbox.transmit(a);
+  const b = outbox.add({ clientId: 'b', room: 'gone', content: 'held' });
+  outbox.hold(b);
+  const c = outbox.add({ clientId: 'c', room: 'other', content: 'elsewhere' });
+  outbox.transmit(c);
+  outbox.failRoom('gone', 'You were removed from #gone (kicked).');
+  assert.equal(a.status, 'failed');
+  assert.equal(b.status, 'failed');
+  assert.equal(a.why, 'You were removed from #gone (kicked).');
+  assert.equal(c.status, 'pending');
+  const before = sent.length;
+  outbox.release('gone');
+  outbox.resendAll();
+  assert.deepEqual(sent.slice(before).map((f) => f.client_id), ['c'], 'neither a reconnect nor the subscribe sends them again');
 });

@@ -28,4 +28,5 @@ test('unread badge and page title', () => {
   assert.equal(pageTitle(0, null), 'palaver');
   assert.equal(pageTitle(0, 'python'), '#python · palaver');
   assert.equal(pageTitle(3, 'python'), '(3) #python · palaver');
+  assert.equal(pageTitle(1, 'dm-0123456789abcdef01234567', 'bob, cy'), '(1) bob, cy · palaver', 'a direct room goes by its names');
 });
