@@ -60,6 +60,9 @@ impl From<AuthError> for ApiError {
                 StatusCode::FORBIDDEN,
                 "Invite code is not valid (unknown, used up or expired)".into(),
             ),
+            AuthError::Disabled => {
+                Self::Rejected(StatusCode::FORBIDDEN, "This account is disabled".into())
+            }
             AuthError::Store(err) => Self::Store(err),
             other => Self::Auth(other),
         }

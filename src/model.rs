@@ -5,7 +5,7 @@
 //! exists is a valid username everywhere after.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Why a piece of user input was refused; the text goes to the client as is.
@@ -302,9 +302,78 @@ pub struct Room {
     pub name: String,
     pub topic: String,
     pub created_at: Timestamp,
+    pub visibility: Visibility,
     /// The sequence number of the room's latest message when this was read.
     #[serde(skip)]
     pub last_seq: i64,
+}
+
+/// Who may see a room. A private or direct room does not exist for
+/// anyone who is not its member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    /// Anyone signed in may read and join it (the chapter's rooms).
+    Public,
+    /// Members only; an owner or moderator adds them.
+    Private,
+    /// A direct conversation between a fixed set of people: no owner, and
+    /// nobody is ever added.
+    Direct,
+}
+
+impl Visibility {
+    /// The name kept in the store and shown on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Public => "public",
+            Self::Private => "private",
+            Self::Direct => "direct",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "public" => Some(Self::Public),
+            "private" => Some(Self::Private),
+            "direct" => Some(Self::Direct),
+            _ => None,
+        }
+    }
+
+    /// Private and direct rooms: hidden from everyone but their members.
+    pub fn is_members_only(self) -> bool {
+        self != Self::Public
+    }
+}
+
+/// A member's standing in a room, lowest first: each may act on those
+/// ranked below it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoomRole {
+    Member,
+    Moderator,
+    Owner,
+}
+
+impl RoomRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Member => "member",
+            Self::Moderator => "moderator",
+            Self::Owner => "owner",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "member" => Some(Self::Member),
+            "moderator" => Some(Self::Moderator),
+            "owner" => Some(Self::Owner),
+            _ => None,
+        }
+    }
 }
 
 /// A message as the store keeps it: everything a recipient needs, so that

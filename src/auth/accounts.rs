@@ -308,13 +308,16 @@ impl Accounts {
             Ok(name) => self.store.credentials(&name).await?,
             Err(_) => None,
         };
-        let (user, hash) = match credentials {
-            Some(c) => (Some(c.user), Some(c.password_hash)),
-            None => (None, None),
+        let (user, hash, disabled) = match credentials {
+            Some(c) => (Some(c.user), Some(c.password_hash), c.disabled),
+            None => (None, None, false),
         };
         let password_ok =
             password.len() <= Password::MAX && password::verify(password, hash).await?;
         match user {
+            // Said only to whoever knows the password: nobody else learns
+            // that the account exists.
+            Some(_) if password_ok && disabled => Err(AuthError::Disabled),
             Some(user) if password_ok => Ok(Some(user)),
             _ => {
                 self.throttle.login_failed(username, from);
@@ -333,13 +336,18 @@ impl Accounts {
             session,
             expires_at,
         } = self.tokens.verify(token)?;
-        let user = self
+        let account = self
             .store
             .session_user(session, user)
             .await?
             .ok_or(AuthError::InvalidToken)?;
+        // Disabling ends the account's sessions; this refuses a token of
+        // one even if that raced with a login.
+        if account.disabled_at.is_some() {
+            return Err(AuthError::InvalidToken);
+        }
         Ok(Caller {
-            user,
+            user: account.user,
             session,
             expires_at,
         })

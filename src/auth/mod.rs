@@ -30,6 +30,9 @@ pub enum AuthError {
     InviteRequired,
     #[error("invite code is not valid")]
     InviteInvalid,
+    /// Right password, but the account may not log in.
+    #[error("this account is disabled")]
+    Disabled,
     #[error("too many attempts")]
     Throttled(throttle::RetryAfter),
     #[error(transparent)]

@@ -200,7 +200,15 @@ mod tests {
         let name = Username::parse("ann").expect("a name");
         let author = store.create_user(&name, "x").await.expect("user");
         let room = RoomName::parse("r").expect("a room name");
-        let room = store.create_room(&room, "").await.expect("room");
+        let room = store
+            .create_room(&crate::store::NewRoom {
+                name: &room,
+                topic: "",
+                visibility: crate::model::Visibility::Public,
+                owner: None,
+            })
+            .await
+            .expect("room");
         let batch: Vec<NewMessage> = (0..n)
             .map(|i| NewMessage {
                 room_id: room.id,

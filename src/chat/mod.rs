@@ -20,9 +20,9 @@ pub mod sessions;
 
 use crate::bus::{Bus, InboundStream, MembershipChange};
 use crate::model::{
-    ConnId, MessageText, Room, RoomEvent, RoomName, StoredMessage, Timestamp, User,
+    ConnId, MessageText, Room, RoomEvent, RoomName, StoredMessage, Timestamp, User, Visibility,
 };
-use crate::store::{NewMessage, Page, Store, StoreError};
+use crate::store::{NewMessage, NewRoom, Page, Store, StoreError};
 use delivery::{BusNews, Delivery, Fanout};
 use event::Event;
 use hub::{Hub, Member};
@@ -159,7 +159,14 @@ impl Chat {
     }
 
     pub async fn create_room(&self, name: &RoomName, topic: &str) -> Result<Room, StoreError> {
-        self.store.create_room(name, topic).await
+        self.store
+            .create_room(&NewRoom {
+                name,
+                topic,
+                visibility: Visibility::Public,
+                owner: None,
+            })
+            .await
     }
 
     /// A page of `room`'s stored messages.

@@ -18,7 +18,9 @@ mod sqlite;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
-use crate::model::{Room, RoomName, StoredMessage, Timestamp, User, Username};
+use crate::model::{
+    Room, RoomName, RoomRole, StoredMessage, Timestamp, User, Username, Visibility,
+};
 use async_trait::async_trait;
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +59,8 @@ pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>, StoreError> {
 pub struct Credentials {
     pub user: User,
     pub password_hash: String,
+    /// Logins are refused while set.
+    pub disabled: bool,
 }
 
 /// An invite code as kept: its hash, never the code.
@@ -97,6 +101,82 @@ pub enum Refreshed {
     Spent { session: i64, user: i64 },
     /// Unknown, expired, or of an ended session.
     Unknown,
+}
+
+/// A user with what an operator sees of them: their server role and
+/// whether they may log in.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub user: User,
+    /// A server admin: moderates every room, manages users and rooms.
+    pub admin: bool,
+    /// `Some`: disabled then; logins are refused.
+    pub disabled_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+/// A room being created.
+pub struct NewRoom<'a> {
+    pub name: &'a RoomName,
+    pub topic: &'a str,
+    pub visibility: Visibility,
+    /// Becomes the room's owner, in the same transaction; `None` for rooms
+    /// nobody owns (seeded rooms, direct rooms).
+    pub owner: Option<i64>,
+}
+
+/// A ban or a mute still in force.
+#[derive(Debug, Clone)]
+pub struct Sanction {
+    pub user: User,
+    pub reason: Option<String>,
+    /// `None`: until lifted.
+    pub until: Option<Timestamp>,
+    /// Who imposed it (`None` if that account is gone).
+    pub by: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// What one user may do in one room, read in one query: everything the
+/// access rules need.
+#[derive(Debug, Clone)]
+pub struct Access {
+    pub room: Room,
+    /// `None`: not a member.
+    pub role: Option<RoomRole>,
+    /// A ban in force at the time asked about (expired ones count as none).
+    pub banned: bool,
+    /// A mute in force at the time asked about: `Some(None)` until lifted,
+    /// `Some(Some(t))` until `t`.
+    pub muted: Option<Option<Timestamp>>,
+}
+
+/// A member of a room.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub user: User,
+    pub role: RoomRole,
+    pub since: Timestamp,
+}
+
+/// A room as its member sees it in their list.
+#[derive(Debug, Clone)]
+pub struct MyRoom {
+    pub room: Room,
+    pub role: RoomRole,
+    pub since: Timestamp,
+    /// For a direct room: the other members' names, sorted; empty otherwise.
+    pub others: Vec<String>,
+}
+
+/// What a change of membership that must keep an owner came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberChange {
+    Done,
+    /// The user is not a member.
+    NotMember,
+    /// Refused: the room would be left without an owner.
+    LastOwner,
 }
 
 /// A message on its way into the store.
@@ -167,8 +247,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Opens a session; its id.
     async fn create_session(&self, session: &NewSession<'_>) -> Result<i64, StoreError>;
-    /// The user of `session`, if it is `user`'s and has not ended.
-    async fn session_user(&self, session: i64, user: i64) -> Result<Option<User>, StoreError>;
+    /// The account of `session`, if it is `user`'s and has not ended.
+    async fn session_user(&self, session: i64, user: i64) -> Result<Option<Account>, StoreError>;
     /// Spends the refresh token with hash `old` for one with hash `new`,
     /// valid until `expires_at`, if `old` is a live session's current token
     /// at `now`.
@@ -216,9 +296,102 @@ pub trait Store: Send + Sync + 'static {
     async fn return_invite(&self, id: i64) -> Result<(), StoreError>;
     async fn invites(&self) -> Result<Vec<Invite>, StoreError>;
 
+    /// Public rooms that are not archived, oldest first.
     async fn rooms(&self) -> Result<Vec<Room>, StoreError>;
+    /// The room of that name, whatever its visibility; archived rooms are
+    /// not found.
     async fn room(&self, name: &RoomName) -> Result<Option<Room>, StoreError>;
-    async fn create_room(&self, name: &RoomName, topic: &str) -> Result<Room, StoreError>;
+    /// Creates a room (and its owner's membership, in one transaction);
+    /// `Conflict` if the name is taken (archived rooms keep theirs).
+    async fn create_room(&self, room: &NewRoom<'_>) -> Result<Room, StoreError>;
+    /// The direct room called `name` for exactly `members`, creating it
+    /// (with every member's membership, in one transaction) the first
+    /// time. Two requests racing for the same set get the same room.
+    async fn direct_room(
+        &self,
+        name: &RoomName,
+        members: &[i64],
+        now: Timestamp,
+    ) -> Result<Room, StoreError>;
+    async fn set_topic(&self, room: i64, topic: &str) -> Result<(), StoreError>;
+    /// Hides the room from everything, keeping its messages; its name stays taken.
+    async fn archive_room(&self, room: i64, now: Timestamp) -> Result<(), StoreError>;
+    /// Deletes the room, its messages, memberships, bans and mutes.
+    async fn purge_room(&self, room: i64) -> Result<(), StoreError>;
+
+    /// `user`'s standing in the room `name` at `now`; `None` if no such
+    /// room exists (or it is archived).
+    async fn access(
+        &self,
+        name: &RoomName,
+        user: i64,
+        now: Timestamp,
+    ) -> Result<Option<Access>, StoreError>;
+    /// Adds `user` to `room` with `role`; false if already a member.
+    async fn add_member(
+        &self,
+        room: i64,
+        user: i64,
+        role: RoomRole,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
+    /// Ends `user`'s membership, unless they are the room's last owner.
+    async fn remove_member(&self, room: i64, user: i64) -> Result<MemberChange, StoreError>;
+    /// Changes a member's role, unless that leaves the room without an owner.
+    async fn set_role(
+        &self,
+        room: i64,
+        user: i64,
+        role: RoomRole,
+    ) -> Result<MemberChange, StoreError>;
+    /// The room's members, owners first, then by name.
+    async fn members(&self, room: i64) -> Result<Vec<Member>, StoreError>;
+    /// The rooms `user` is a member of, that are not archived, by name.
+    async fn my_rooms(&self, user: i64) -> Result<Vec<MyRoom>, StoreError>;
+
+    /// Bans `user` from `room` (replacing an earlier ban) and ends their
+    /// membership, in one transaction. `LastOwner` refuses it and changes nothing.
+    async fn ban(
+        &self,
+        room: i64,
+        user: i64,
+        by: i64,
+        reason: Option<&str>,
+        until: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<MemberChange, StoreError>;
+    /// Lifts a ban; false if there was none.
+    async fn unban(&self, room: i64, user: i64) -> Result<bool, StoreError>;
+    /// Bans in force at `now`.
+    async fn bans(&self, room: i64, now: Timestamp) -> Result<Vec<Sanction>, StoreError>;
+    /// Mutes `user` in `room` (replacing an earlier mute).
+    async fn mute(
+        &self,
+        room: i64,
+        user: i64,
+        by: i64,
+        until: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+    async fn unmute(&self, room: i64, user: i64) -> Result<bool, StoreError>;
+    /// Mutes in force at `now`.
+    async fn mutes(&self, room: i64, now: Timestamp) -> Result<Vec<Sanction>, StoreError>;
+    /// Of `pairs` (room id, user id), those where the user may no longer be
+    /// in the room at `now`: the room is gone, or it is members-only and
+    /// they are not a member, or they are banned.
+    async fn refused_among(
+        &self,
+        pairs: &[(i64, i64)],
+        now: Timestamp,
+    ) -> Result<Vec<(i64, i64)>, StoreError>;
+
+    /// The account of that (case-folded) name.
+    async fn account(&self, username: &Username) -> Result<Option<Account>, StoreError>;
+    /// Accounts by id, from `after` (exclusive), at most `limit`.
+    async fn accounts(&self, after: i64, limit: i64) -> Result<Vec<Account>, StoreError>;
+    async fn set_admin(&self, user: i64, admin: bool) -> Result<(), StoreError>;
+    /// Disables (`Some(now)`) or enables (`None`) logins for `user`.
+    async fn set_disabled(&self, user: i64, at: Option<Timestamp>) -> Result<(), StoreError>;
 
     /// Stores a batch in one transaction, in order, and says for each message
     /// whether it is new or a resend. Either all of the batch is stored or none.

@@ -8,10 +8,10 @@ use super::batch::{append_batch, list};
 use super::queries::Queries;
 use super::sql::{self, Dialect};
 use super::{
-    Appended, Credentials, Invite, NewMessage, NewSession, Page, Refreshed, Session, Store,
-    StoreError, decode,
+    Access, Account, Appended, Credentials, Invite, Member, MemberChange, MyRoom, NewMessage,
+    NewRoom, NewSession, Page, Refreshed, Sanction, Session, Store, StoreError, decode,
 };
-use crate::model::{Room, RoomName, StoredMessage, Timestamp, User, Username};
+use crate::model::{Room, RoomName, RoomRole, StoredMessage, Timestamp, User, Username};
 use async_trait::async_trait;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
@@ -111,7 +111,7 @@ impl Store for PostgresStore {
         self.queries.create_session(session).await
     }
 
-    async fn session_user(&self, session: i64, user: i64) -> Result<Option<User>, StoreError> {
+    async fn session_user(&self, session: i64, user: i64) -> Result<Option<Account>, StoreError> {
         self.queries.session_user(session, user).await
     }
 
@@ -186,8 +186,132 @@ impl Store for PostgresStore {
         self.queries.room(name).await
     }
 
-    async fn create_room(&self, name: &RoomName, topic: &str) -> Result<Room, StoreError> {
-        self.queries.create_room(name, topic).await
+    async fn create_room(&self, room: &NewRoom<'_>) -> Result<Room, StoreError> {
+        self.queries.create_room(room).await
+    }
+
+    async fn direct_room(
+        &self,
+        name: &RoomName,
+        members: &[i64],
+        now: Timestamp,
+    ) -> Result<Room, StoreError> {
+        self.queries.direct_room(name, members, now).await
+    }
+
+    async fn set_topic(&self, room: i64, topic: &str) -> Result<(), StoreError> {
+        self.queries.set_topic(room, topic).await
+    }
+
+    async fn archive_room(&self, room: i64, now: Timestamp) -> Result<(), StoreError> {
+        self.queries.archive_room(room, now).await
+    }
+
+    async fn purge_room(&self, room: i64) -> Result<(), StoreError> {
+        self.queries.purge_room(room).await
+    }
+
+    async fn access(
+        &self,
+        name: &RoomName,
+        user: i64,
+        now: Timestamp,
+    ) -> Result<Option<Access>, StoreError> {
+        self.queries.access(name, user, now).await
+    }
+
+    async fn add_member(
+        &self,
+        room: i64,
+        user: i64,
+        role: RoomRole,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.queries.add_member(room, user, role, now).await
+    }
+
+    async fn remove_member(&self, room: i64, user: i64) -> Result<MemberChange, StoreError> {
+        self.queries.remove_member(room, user).await
+    }
+
+    async fn set_role(
+        &self,
+        room: i64,
+        user: i64,
+        role: RoomRole,
+    ) -> Result<MemberChange, StoreError> {
+        self.queries.set_role(room, user, role).await
+    }
+
+    async fn members(&self, room: i64) -> Result<Vec<Member>, StoreError> {
+        self.queries.members(room).await
+    }
+
+    async fn my_rooms(&self, user: i64) -> Result<Vec<MyRoom>, StoreError> {
+        self.queries.my_rooms(user).await
+    }
+
+    async fn ban(
+        &self,
+        room: i64,
+        user: i64,
+        by: i64,
+        reason: Option<&str>,
+        until: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<MemberChange, StoreError> {
+        self.queries.ban(room, user, by, reason, until, now).await
+    }
+
+    async fn unban(&self, room: i64, user: i64) -> Result<bool, StoreError> {
+        self.queries.unban(room, user).await
+    }
+
+    async fn bans(&self, room: i64, now: Timestamp) -> Result<Vec<Sanction>, StoreError> {
+        self.queries.bans(room, now).await
+    }
+
+    async fn mute(
+        &self,
+        room: i64,
+        user: i64,
+        by: i64,
+        until: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.queries.mute(room, user, by, until, now).await
+    }
+
+    async fn unmute(&self, room: i64, user: i64) -> Result<bool, StoreError> {
+        self.queries.unmute(room, user).await
+    }
+
+    async fn mutes(&self, room: i64, now: Timestamp) -> Result<Vec<Sanction>, StoreError> {
+        self.queries.mutes(room, now).await
+    }
+
+    async fn refused_among(
+        &self,
+        pairs: &[(i64, i64)],
+        now: Timestamp,
+    ) -> Result<Vec<(i64, i64)>, StoreError> {
+        self.queries.refused_among(pairs, now).await
+    }
+
+    async fn account(&self, username: &Username) -> Result<Option<Account>, StoreError> {
+        self.queries.account(username).await
+    }
+
+    async fn accounts(&self, after: i64, limit: i64) -> Result<Vec<Account>, StoreError> {
+        self.queries.accounts(after, limit).await
+    }
+
+    async fn set_admin(&self, user: i64, admin: bool) -> Result<(), StoreError> {
+        self.queries.set_admin(user, admin).await
+    }
+
+    async fn set_disabled(&self, user: i64, at: Option<Timestamp>) -> Result<(), StoreError> {
+        self.queries.set_disabled(user, at).await
     }
 
     async fn append(&self, batch: &[NewMessage]) -> Result<Vec<Appended>, StoreError> {

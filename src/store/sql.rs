@@ -65,20 +65,123 @@ macro_rules! messages_from {
     };
 }
 
+/// A room's fields, from `rooms r`.
 macro_rules! room_columns {
     () => {
-        "id, name, topic, created_at, last_seq"
+        "r.id, r.name, r.topic, r.created_at, r.last_seq, r.visibility"
+    };
+}
+
+/// An account's fields, from `users u`.
+macro_rules! account_columns {
+    () => {
+        "u.id, u.username, u.role, u.disabled_at, u.created_at"
     };
 }
 
 const CREATE_USER: &str = "INSERT INTO users (username, username_key, password_hash, created_at) \
      VALUES (?, ?, ?, ?) RETURNING id";
-const CREDENTIALS: &str = "SELECT id, username, password_hash FROM users WHERE username_key = ?";
+const CREDENTIALS: &str =
+    "SELECT id, username, password_hash, disabled_at FROM users WHERE username_key = ?";
 const USER: &str = "SELECT id, username FROM users WHERE id = ?";
-const ROOMS: &str = concat!("SELECT ", room_columns!(), " FROM rooms ORDER BY id");
-const ROOM: &str = concat!("SELECT ", room_columns!(), " FROM rooms WHERE name = ?");
+// Binds the visibility `public`: the statements hold no string literals.
+const ROOMS: &str = concat!(
+    "SELECT ",
+    room_columns!(),
+    " FROM rooms r WHERE r.visibility = ? AND r.archived_at IS NULL ORDER BY r.id"
+);
+const ROOM: &str = concat!(
+    "SELECT ",
+    room_columns!(),
+    " FROM rooms r WHERE r.name = ? AND r.archived_at IS NULL"
+);
 const CREATE_ROOM: &str =
-    "INSERT INTO rooms (name, topic, created_at) VALUES (?, ?, ?) RETURNING id";
+    "INSERT INTO rooms (name, topic, created_at, visibility) VALUES (?, ?, ?, ?) RETURNING id";
+// Two creators of the same direct room: the second one's insert waits for
+// the first one's commit on the unique name, then does nothing, and both
+// read the same row after.
+const INSERT_DIRECT_ROOM: &str = "INSERT INTO rooms (name, topic, created_at, visibility) \
+     VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING";
+// Archived rooms too: a name is never handed to a second room.
+const ROOM_ANY: &str = concat!(
+    "SELECT ",
+    room_columns!(),
+    ", r.archived_at FROM rooms r WHERE r.name = ?"
+);
+const SET_TOPIC: &str = "UPDATE rooms SET topic = ? WHERE id = ?";
+const ARCHIVE_ROOM: &str = "UPDATE rooms SET archived_at = ? WHERE id = ? AND archived_at IS NULL";
+const PURGE_MESSAGES: &str = "DELETE FROM messages WHERE room_id = ?";
+const PURGE_MEMBERSHIPS: &str = "DELETE FROM memberships WHERE room_id = ?";
+const PURGE_BANS: &str = "DELETE FROM bans WHERE room_id = ?";
+const PURGE_MUTES: &str = "DELETE FROM mutes WHERE room_id = ?";
+const PURGE_ROOM: &str = "DELETE FROM rooms WHERE id = ?";
+
+// One read for everything the access rules need. Binds, in order: the user
+// (membership), the user and now (ban), the user and now (mute), the name.
+const ACCESS: &str = concat!(
+    "SELECT ",
+    room_columns!(),
+    ", m.role AS member_role, b.created_at AS banned_at, \
+     mu.created_at AS muted_at, mu.until AS muted_until \
+     FROM rooms r \
+     LEFT JOIN memberships m ON m.room_id = r.id AND m.user_id = ? \
+     LEFT JOIN bans b ON b.room_id = r.id AND b.user_id = ? AND (b.until IS NULL OR b.until > ?) \
+     LEFT JOIN mutes mu ON mu.room_id = r.id AND mu.user_id = ? \
+     AND (mu.until IS NULL OR mu.until > ?) \
+     WHERE r.name = ? AND r.archived_at IS NULL"
+);
+const ADD_MEMBER: &str = "INSERT INTO memberships (room_id, user_id, role, since) \
+     VALUES (?, ?, ?, ?) ON CONFLICT (room_id, user_id) DO NOTHING RETURNING user_id";
+const MEMBER_ROLE: &str = "SELECT role FROM memberships WHERE room_id = ? AND user_id = ?";
+// Binds the role `owner`.
+const OTHER_OWNERS: &str =
+    "SELECT COUNT(*) FROM memberships WHERE room_id = ? AND role = ? AND user_id <> ?";
+const REMOVE_MEMBER: &str = "DELETE FROM memberships WHERE room_id = ? AND user_id = ?";
+const SET_ROLE: &str = "UPDATE memberships SET role = ? WHERE room_id = ? AND user_id = ?";
+const MEMBERS: &str = "SELECT u.id, u.username, m.role, m.since FROM memberships m \
+     JOIN users u ON u.id = m.user_id WHERE m.room_id = ?";
+const MY_ROOMS: &str = concat!(
+    "SELECT ",
+    room_columns!(),
+    ", m.role AS member_role, m.since FROM memberships m JOIN rooms r ON r.id = m.room_id \
+     WHERE m.user_id = ? AND r.archived_at IS NULL ORDER BY r.name"
+);
+// The other members of the user's direct rooms. Binds the user, the
+// visibility `direct`, the user.
+const MY_DIRECT_OTHERS: &str = "SELECT o.room_id, u.username FROM memberships mine \
+     JOIN rooms r ON r.id = mine.room_id \
+     JOIN memberships o ON o.room_id = mine.room_id \
+     JOIN users u ON u.id = o.user_id \
+     WHERE mine.user_id = ? AND r.visibility = ? AND r.archived_at IS NULL AND o.user_id <> ?";
+
+const BAN: &str = "INSERT INTO bans (room_id, user_id, reason, until, by_user, created_at) \
+     VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (room_id, user_id) DO UPDATE \
+     SET reason = excluded.reason, until = excluded.until, by_user = excluded.by_user, \
+     created_at = excluded.created_at";
+const UNBAN: &str = "DELETE FROM bans WHERE room_id = ? AND user_id = ? RETURNING user_id";
+const BANS: &str = "SELECT u.id, u.username, b.reason, b.until, bu.username AS by_name, b.created_at \
+     FROM bans b JOIN users u ON u.id = b.user_id LEFT JOIN users bu ON bu.id = b.by_user \
+     WHERE b.room_id = ? AND (b.until IS NULL OR b.until > ?) ORDER BY b.created_at, u.id";
+const MUTE: &str = "INSERT INTO mutes (room_id, user_id, until, by_user, created_at) \
+     VALUES (?, ?, ?, ?, ?) ON CONFLICT (room_id, user_id) DO UPDATE \
+     SET until = excluded.until, by_user = excluded.by_user, created_at = excluded.created_at";
+const UNMUTE: &str = "DELETE FROM mutes WHERE room_id = ? AND user_id = ? RETURNING user_id";
+const MUTES: &str = "SELECT u.id, u.username, mu.until, bu.username AS by_name, mu.created_at \
+     FROM mutes mu JOIN users u ON u.id = mu.user_id LEFT JOIN users bu ON bu.id = mu.by_user \
+     WHERE mu.room_id = ? AND (mu.until IS NULL OR mu.until > ?) ORDER BY mu.created_at, u.id";
+
+const ACCOUNT: &str = concat!(
+    "SELECT ",
+    account_columns!(),
+    " FROM users u WHERE u.username_key = ?"
+);
+const ACCOUNTS: &str = concat!(
+    "SELECT ",
+    account_columns!(),
+    " FROM users u WHERE u.id > ? ORDER BY u.id LIMIT ?"
+);
+const SET_ADMIN: &str = "UPDATE users SET role = ? WHERE id = ?";
+const SET_DISABLED: &str = "UPDATE users SET disabled_at = ? WHERE id = ?";
 const CREATE_INVITE: &str = "INSERT INTO invites (code_hash, uses_left, created_at, expires_at) \
      VALUES (?, ?, ?, ?) RETURNING id";
 // One statement checks and takes a use, so two registrations racing for the
@@ -92,8 +195,12 @@ const SET_PASSWORD: &str = "UPDATE users SET password_hash = ? WHERE id = ?";
 const CREATE_SESSION: &str = "INSERT INTO sessions \
      (user_id, created_at, last_used_at, user_agent, address, refresh_hash, refresh_expires_at) \
      VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id";
-const SESSION_USER: &str = "SELECT u.id, u.username FROM sessions s JOIN users u ON u.id = s.user_id \
-     WHERE s.id = ? AND s.user_id = ? AND s.ended_at IS NULL";
+const SESSION_USER: &str = concat!(
+    "SELECT ",
+    account_columns!(),
+    " FROM sessions s JOIN users u ON u.id = s.user_id \
+     WHERE s.id = ? AND s.user_id = ? AND s.ended_at IS NULL"
+);
 // Spending a refresh token comes first, as one insert that only a live
 // session's current token passes: of two requests racing with one token,
 // exactly one gets it and the other hits the primary key, which is how a
@@ -110,6 +217,9 @@ const SESSIONS: &str = "SELECT id, created_at, last_used_at, user_agent, address
 const END_SESSION: &str = "UPDATE sessions SET ended_at = ? WHERE id = ? AND user_id = ? AND ended_at IS NULL RETURNING id";
 // `id <> 0` spares nothing: ids start at 1.
 const END_SESSIONS: &str = "UPDATE sessions SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL AND id <> ? RETURNING id";
+
+const LOCK_ROOM: &str = "SELECT id FROM rooms WHERE id = ?";
+const LOCK_ROOM_FOR_UPDATE: &str = "SELECT id FROM rooms WHERE id = ? FOR UPDATE";
 
 // Each page binds (room id, a, b) in this order; see `Statements::page`.
 const NEWEST_FIRST: &str = concat!(
@@ -166,6 +276,39 @@ pub struct Statements {
     pub sessions: String,
     pub end_session: String,
     pub end_sessions: String,
+    pub insert_direct_room: String,
+    pub room_any: String,
+    pub set_topic: String,
+    pub archive_room: String,
+    pub purge_messages: String,
+    pub purge_memberships: String,
+    pub purge_bans: String,
+    pub purge_mutes: String,
+    pub purge_room: String,
+    pub access: String,
+    pub add_member: String,
+    pub member_role: String,
+    pub other_owners: String,
+    pub remove_member: String,
+    pub set_role: String,
+    pub members: String,
+    pub my_rooms: String,
+    pub my_direct_others: String,
+    pub ban: String,
+    pub unban: String,
+    pub bans: String,
+    pub mute: String,
+    pub unmute: String,
+    pub mutes: String,
+    pub account: String,
+    pub accounts: String,
+    pub set_admin: String,
+    pub set_disabled: String,
+    /// Locks a room's row until the transaction ends, so that the
+    /// last-owner checks of two transactions on the same room run one after
+    /// the other. PostgreSQL: `FOR UPDATE`. SQLite has no row locks and needs
+    /// none: its transactions here begin IMMEDIATE, holding the one write lock.
+    pub lock_room: String,
     newest_first: String,
     before: String,
     after: String,
@@ -196,6 +339,38 @@ impl Statements {
             sessions: write(SESSIONS),
             end_session: write(END_SESSION),
             end_sessions: write(END_SESSIONS),
+            insert_direct_room: write(INSERT_DIRECT_ROOM),
+            room_any: write(ROOM_ANY),
+            set_topic: write(SET_TOPIC),
+            archive_room: write(ARCHIVE_ROOM),
+            purge_messages: write(PURGE_MESSAGES),
+            purge_memberships: write(PURGE_MEMBERSHIPS),
+            purge_bans: write(PURGE_BANS),
+            purge_mutes: write(PURGE_MUTES),
+            purge_room: write(PURGE_ROOM),
+            access: write(ACCESS),
+            add_member: write(ADD_MEMBER),
+            member_role: write(MEMBER_ROLE),
+            other_owners: write(OTHER_OWNERS),
+            remove_member: write(REMOVE_MEMBER),
+            set_role: write(SET_ROLE),
+            members: write(MEMBERS),
+            my_rooms: write(MY_ROOMS),
+            my_direct_others: write(MY_DIRECT_OTHERS),
+            ban: write(BAN),
+            unban: write(UNBAN),
+            bans: write(BANS),
+            mute: write(MUTE),
+            unmute: write(UNMUTE),
+            mutes: write(MUTES),
+            account: write(ACCOUNT),
+            accounts: write(ACCOUNTS),
+            set_admin: write(SET_ADMIN),
+            set_disabled: write(SET_DISABLED),
+            lock_room: write(match dialect {
+                Dialect::Sqlite => LOCK_ROOM,
+                Dialect::Postgres => LOCK_ROOM_FOR_UPDATE,
+            }),
             newest_first: write(NEWEST_FIRST),
             before: write(BEFORE),
             after: write(AFTER),
@@ -247,6 +422,25 @@ pub fn ended_among_query(n: usize, mark: fn(usize) -> String) -> String {
     )
 }
 
+/// Of `n` (room id, user id) pairs, those where the user may not be in the
+/// room: the room is gone or archived, or members-only without them as a
+/// member, or they are banned. After the pairs, binds the visibility
+/// `public` and now.
+pub fn refused_among_query(n: usize, mark: fn(usize) -> String) -> String {
+    let first = 2 * n + 1;
+    format!(
+        "WITH asked(room_id, user_id) AS (VALUES {}) SELECT a.room_id, a.user_id FROM asked a \
+         LEFT JOIN rooms r ON r.id = a.room_id AND r.archived_at IS NULL \
+         LEFT JOIN memberships m ON m.room_id = a.room_id AND m.user_id = a.user_id \
+         WHERE r.id IS NULL OR (r.visibility <> {} AND m.user_id IS NULL) \
+         OR EXISTS (SELECT 1 FROM bans b WHERE b.room_id = a.room_id AND b.user_id = a.user_id \
+         AND (b.until IS NULL OR b.until > {}))",
+        super::batch::tuples(n, 2, 1, mark),
+        mark(first),
+        mark(first + 1)
+    )
+}
+
 /// Sets the `last_seq` of `n` rooms in one statement (valid in both dialects).
 pub fn counters_update(n: usize, mark: fn(usize) -> String) -> String {
     format!(
@@ -266,11 +460,32 @@ mod tests {
         let sql = Statements::new(Dialect::Postgres);
         assert_eq!(
             sql.create_room,
-            "INSERT INTO rooms (name, topic, created_at) VALUES ($1, $2, $3) RETURNING id"
+            "INSERT INTO rooms (name, topic, created_at, visibility) VALUES ($1, $2, $3, $4) RETURNING id"
         );
         let (page, _) = sql.page(Page::NewestFirst { skip: 0, limit: 1 }, 1);
         assert!(page.ends_with("WHERE m.room_id = $1 ORDER BY m.id DESC LIMIT $2 OFFSET $3"));
         assert!(!page.contains('?'));
+        assert!(sql.lock_room.ends_with("FOR UPDATE"));
+        let refused = refused_among_query(2, Dialect::Postgres.mark());
+        assert!(refused.contains("VALUES ($1, $2), ($3, $4)"));
+        assert!(refused.contains("r.visibility <> $5") && refused.contains("b.until > $6"));
+    }
+
+    /// A `?` inside a string literal would be numbered as a placeholder.
+    #[test]
+    fn statements_hold_no_string_literals() {
+        for sql in [
+            ACCESS,
+            BAN,
+            BANS,
+            MUTES,
+            MY_ROOMS,
+            MY_DIRECT_OTHERS,
+            ROOMS,
+            SESSION_USER,
+        ] {
+            assert!(!sql.contains('\''), "{sql}");
+        }
     }
 
     #[test]
