@@ -177,6 +177,14 @@ export function onSubscribedAccess(frame) {
   if (noteSubscribed(frame.room)) redraw(frame.room);
 }
 
+/** The server will not let me read `name` (banned): closed as after a ban, with Rejoin to ask again. */
+export function forbiddenIn(name, detail) {
+  const text = `You cannot read ${roomLabel(name)}: ${String(detail).replace(/\.$/, '')}.`;
+  const repeated = S.gone.get(name)?.text === text;
+  dropMine(name, { reason: 'banned', text, rejoin: true });
+  closeRoom(name, text, repeated);
+}
+
 /**
  * Refusals that change what the page offers: `forbidden` (banned) for a
  * subscribe, `muted` for a send. True when nothing more is to be done
@@ -184,11 +192,7 @@ export function onSubscribedAccess(frame) {
  */
 export function onAccessError(frame) {
   if (frame.code === 'forbidden' && typeof frame.ref === 'string' && frame.ref.startsWith('sub:')) {
-    const name = frame.ref.slice(4);
-    const text = `You cannot read ${roomLabel(name)}: ${frame.message}.`;
-    const repeated = S.gone.get(name)?.text === text;
-    dropMine(name, { reason: 'banned', text, rejoin: true });
-    closeRoom(name, text, repeated);
+    forbiddenIn(frame.ref.slice(4), frame.message);
     return true;
   }
   if (frame.code === 'muted') {

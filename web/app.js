@@ -56,6 +56,7 @@ import {
   onSubscribedAccess,
   onAccessError,
   removedFrom,
+  forbiddenIn,
   topicIs,
   renderRestriction,
   wireAccess,
@@ -110,7 +111,7 @@ function startChat(session) {
   api
     .me()
     .then((me) => {
-      if (S.session !== session) return;
+      if (S.session?.username !== session.username) return;
       S.admin = me?.admin === true;
       if (S.current) {
         renderMembers();
@@ -396,6 +397,7 @@ function wire() {
   wireRoomSettings({ left: (room) => removedFrom(room, 'left'), topicIs: (room, topic) => topicIs(room, topic, true) });
   wireDms();
   S.afterSubscribe = (room) => outbox.release(room);
+  S.onForbidden = forbiddenIn;
   S.onRoomShown = (room) => {
     renderRestriction();
     showMembers(room);

@@ -50,6 +50,7 @@ export async function loadInitial(view, reopen) {
   if (view.loading) return view.loading;
   view.loading = (async () => {
     renderStart(view, 'loading');
+    view.loadError = null;
     try {
       const page = await api.history(view.name, { limit: HISTORY_PAGE });
       for (const m of page.messages) insertMessage(view, m, { history: true });
@@ -64,6 +65,8 @@ export async function loadInitial(view, reopen) {
       }
     } catch (err) {
       if (handleApiError(err)) return;
+      // Kept for the caller: a 403 here means banned (rooms.js).
+      view.loadError = err;
       renderStart(view, 'error', err.message, retryFor(view, reopen));
     } finally {
       view.loading = null;

@@ -22,7 +22,7 @@ export function renderRoomSettings() {
   // Not while typing in it: a presence re-draw must not undo an edit.
   if (document.activeElement !== el.topicInput) el.topicInput.value = room?.topic || '';
   el.leave.hidden = gone || !S.mine.has(name);
-  disarmLeave();
+  if (!el.leave.dataset.armed) disarmLeave();
 }
 
 /** A room was shown: what the forms said was about the last one. */
@@ -30,6 +30,7 @@ export function showRoomSettings() {
   el.topicError.textContent = '';
   el.leaveError.textContent = '';
   if (document.activeElement === el.topicInput) el.topicInput.blur();
+  disarmLeave();
   renderRoomSettings();
 }
 

@@ -13,6 +13,8 @@ import { loadInitial } from './history.js';
 import { renderOnline, renderTyping } from './presence.js';
 import { closeDrawers } from './layout.js';
 import { handleApiError } from './session.js';
+import { renderMembers } from './members.js';
+import { renderRoomSettings } from './room-settings.js';
 
 const ROOM_NAME = /^[a-z0-9_-]{1,64}$/;
 
@@ -54,10 +56,11 @@ export function roomFromHash() {
  */
 export async function refreshRooms() {
   if (!S.session) return;
-  const session = S.session;
+  // The same user still (a renewal replaces S.session, a log out empties it).
+  const user = S.session.username;
   const version = S.mineVersion;
   const [directory, mine] = await Promise.allSettled([api.rooms(), api.myRooms()]);
-  if (S.session !== session) return;
+  if (S.session?.username !== user) return;
   if (directory.status === 'fulfilled') {
     S.directory = new Set(directory.value.rooms.map((r) => r.name));
     for (const r of directory.value.rooms) S.rooms.set(r.name, { ...S.rooms.get(r.name), ...r, visibility: 'public' });
@@ -70,7 +73,12 @@ export async function refreshRooms() {
     console.warn('could not list my rooms:', mine.reason.message);
   }
   renderRooms();
-  if (S.current) renderHeader();
+  if (S.current) {
+    // My role may have changed (no event says so): what the panel offers follows it.
+    renderHeader();
+    renderMembers();
+    renderRoomSettings();
+  }
 }
 
 /** Live for a room open in this page, else the last GET /rooms. */
@@ -178,7 +186,7 @@ export async function enterRoom(name) {
   el.jumpBottom.hidden = true;
   if (view.atBottom) scrollToBottom();
   else el.scroller.scrollTop = view.scrollTop;
-  if (!view.presenceKnown) {
+  if (!view.presenceKnown && !S.gone.has(name)) {
     // Until the subscription's own list arrives.
     api
       .room(name)
@@ -191,6 +199,8 @@ export async function enterRoom(name) {
       .catch(() => {});
   }
   await loadInitial(view, enterRoom);
+  // Banned (a public room opened from the directory): the page says so, as for a `forbidden` subscribe.
+  if (!view.loaded && view.loadError?.status === 403) S.onForbidden?.(name, view.loadError.message);
   // Removed from it, or it was deleted: what it showed stays, nothing more comes (access.js).
   if (S.gone.has(name)) return;
   subscribe(view);

@@ -29,6 +29,7 @@ export const S = {
   gone: new Map(), // name -> { reason, text, rejoin }: removed from it (or it was deleted) while this page was open
   admin: false, // a server admin (GET /users/me): ranks above owners, except in direct rooms (roles.js)
   onRoomShown: null, // (room) => …, set by app.js: what else to draw when a room is shown
+  onForbidden: null, // (room, detail) => …, set by app.js: its history was refused with a 403 (banned)
   views: new Map(), // name -> RoomView (messages.js)
   current: null,
   lastTypingSent: 0,
