@@ -3,7 +3,7 @@
 
 use crate::api;
 use crate::auth::AuthError;
-use crate::auth::accounts::{Accounts, Caller, SessionsEnded};
+use crate::auth::accounts::{Accounts, Caller, Invites, SessionsEnded};
 use crate::auth::throttle::{Limits, Throttle};
 use crate::auth::token::{self, KeySource, Tokens};
 use crate::bus::{Bus, BusError, InboundStream, LocalBus, RedisBus, RedisSettings};
@@ -62,6 +62,8 @@ pub enum StartError {
 pub struct App {
     pub config: Config,
     pub accounts: Accounts,
+    /// Invite codes, which admins create over HTTP too.
+    pub invites: Invites,
     pub chat: Arc<Chat>,
     /// Which browser pages may open a WebSocket (CORS uses the same rule).
     pub origins: OriginPolicy,
@@ -201,6 +203,7 @@ pub async fn serve(config: Config) -> Result<Server, StartError> {
         bus,
         inbound,
         config.presence_tick,
+        config.room_policy(),
         shutdown.clone(),
     );
     let origins = OriginPolicy::new(&config.allowed_origins)?;
@@ -214,6 +217,7 @@ pub async fn serve(config: Config) -> Result<Server, StartError> {
     let chat = Arc::new(chat);
     let sessions = TaskTracker::new();
     let state: AppState = Arc::new(App {
+        invites: Invites::new(store.clone()),
         accounts: Accounts::new(
             store.clone(),
             tokens,

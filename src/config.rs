@@ -3,6 +3,7 @@
 //! 127.0.0.1:8000.
 
 use crate::auth::token::Secret;
+use crate::chat::rooms::{DeletedHistory, Policy, RoomCreation};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -139,6 +140,13 @@ pub struct Config {
     /// `palaver admin invite create`) or `closed` (nobody).
     #[arg(long, env = "PALAVER_REGISTRATION", value_enum, default_value_t = Registration::Open)]
     pub registration: Registration,
+    /// Who may create rooms: `anyone` signed in, or only server `admins`.
+    #[arg(long, env = "PALAVER_ROOM_CREATION", value_enum, default_value_t = RoomCreation::Anyone)]
+    pub room_creation: RoomCreation,
+    /// What becomes of a deleted room's messages: `keep` them in the store,
+    /// out of everyone's sight (the name stays taken), or `purge` them.
+    #[arg(long, env = "PALAVER_DELETED_ROOM_HISTORY", value_enum, default_value_t = DeletedHistory::Keep)]
+    pub deleted_room_history: DeletedHistory,
     /// WebSockets one user may have open on this node. 0: no limit.
     #[arg(long, env = "PALAVER_MAX_CONNECTIONS_PER_USER", default_value_t = DEFAULT_MAX_CONNECTIONS_PER_USER)]
     pub max_connections_per_user: u32,
@@ -159,6 +167,14 @@ pub struct Config {
 }
 
 impl Config {
+    /// The room rules' part of the configuration.
+    pub fn room_policy(&self) -> Policy {
+        Policy {
+            room_creation: self.room_creation,
+            deleted_history: self.deleted_room_history,
+        }
+    }
+
     /// The database to use: the flag's, else SQLite in the data directory.
     pub fn database_url(&self) -> String {
         self.database_url
@@ -195,6 +211,8 @@ impl Config {
             login_failures_per_address: DEFAULT_LOGIN_FAILURES_PER_ADDRESS,
             registrations_per_address: DEFAULT_REGISTRATIONS_PER_ADDRESS,
             registration: Registration::Open,
+            room_creation: RoomCreation::Anyone,
+            deleted_room_history: DeletedHistory::Keep,
             max_connections_per_user: DEFAULT_MAX_CONNECTIONS_PER_USER,
             max_connections_per_address: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
             trusted_proxies: Vec::new(),

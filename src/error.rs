@@ -4,6 +4,7 @@
 
 use crate::auth::AuthError;
 use crate::auth::throttle::RetryAfter;
+use crate::chat::rooms::RoomError;
 use crate::model::Invalid;
 use crate::store::StoreError;
 use axum::Json;
@@ -63,8 +64,22 @@ impl From<AuthError> for ApiError {
             AuthError::Disabled => {
                 Self::Rejected(StatusCode::FORBIDDEN, "This account is disabled".into())
             }
+            AuthError::NoSuchUser => Self::NotFound("User not found"),
             AuthError::Store(err) => Self::Store(err),
             other => Self::Auth(other),
+        }
+    }
+}
+
+impl From<RoomError> for ApiError {
+    fn from(err: RoomError) -> Self {
+        match err {
+            RoomError::NotFound => Self::NotFound("Room not found"),
+            RoomError::Missing(detail) => Self::Rejected(StatusCode::NOT_FOUND, detail),
+            RoomError::Forbidden(detail) => Self::Rejected(StatusCode::FORBIDDEN, detail.into()),
+            RoomError::Conflict(detail) => Self::Conflict(detail.into()),
+            RoomError::Invalid(detail) => Self::Unprocessable(detail),
+            RoomError::Store(err) => Self::Store(err),
         }
     }
 }

@@ -53,6 +53,22 @@ enum AdminCommand {
     /// Invite codes for `--registration invite`.
     #[command(subcommand)]
     Invite(InviteCommand),
+    /// Server admins and disabled accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Make NAME a server admin (how the first admin is made).
+    Promote { name: String },
+    /// Take NAME's admin rights away; signs them out everywhere.
+    Demote { name: String },
+    /// Sign NAME out everywhere and refuse their logins until `enable`; a
+    /// running server closes their sockets within seconds.
+    Disable { name: String },
+    /// Let NAME log in again.
+    Enable { name: String },
 }
 
 #[derive(Subcommand)]
@@ -157,6 +173,43 @@ fn run_admin(store: StoreArgs, command: AdminCommand) -> anyhow::Result<()> {
                         );
                     }
                 }),
+                AdminCommand::User(command) => {
+                    use palaver::auth::admin::{AccountChange, change_account};
+                    let (name, change) = match command {
+                        UserCommand::Promote { name } => (name, AccountChange::Promote),
+                        UserCommand::Demote { name } => (name, AccountChange::Demote),
+                        UserCommand::Disable { name } => (name, AccountChange::Disable),
+                        UserCommand::Enable { name } => (name, AccountChange::Enable),
+                    };
+                    let changed = change_account(store.as_ref(), &name, change).await;
+                    store.close().await;
+                    let changed = match changed {
+                        Err(palaver::auth::AuthError::NoSuchUser) => {
+                            anyhow::bail!("no user called {name:?}")
+                        }
+                        other => other.context("the account could not be changed")?,
+                    };
+                    let account = &changed.account;
+                    println!(
+                        "{}: {}, {}{}",
+                        account.user.username,
+                        if account.admin {
+                            "admin"
+                        } else {
+                            "not an admin"
+                        },
+                        if account.disabled_at.is_some() {
+                            "disabled"
+                        } else {
+                            "enabled"
+                        },
+                        match changed.ended.len() {
+                            0 => String::new(),
+                            n => format!(", {n} session(s) ended"),
+                        }
+                    );
+                    return Ok(());
+                }
             };
             store.close().await;
             done.context("the invite could not be stored or read")

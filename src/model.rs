@@ -243,6 +243,69 @@ pub enum RoomEvent {
         joined: Vec<String>,
         left: Vec<String>,
     },
+    /// Who may be in the room changed (a kick, a ban, a mute, the room's
+    /// end). Never shown as it is: each node's hub applies it to its
+    /// connections, in order with the room's messages, so that nothing
+    /// sent after it reaches someone it removed.
+    Access {
+        room: String,
+        change: AccessChange,
+    },
+}
+
+/// A change to who may read or speak in a room, as every node applies it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessChange {
+    /// The user's connections leave the room.
+    Removed {
+        user_id: i64,
+        why: Removal,
+        /// A moderator's words, for a ban.
+        reason: Option<String>,
+    },
+    /// The user may read but not send or type, until then (or until lifted).
+    Muted {
+        user_id: i64,
+        until: Option<Timestamp>,
+    },
+    Unmuted {
+        user_id: i64,
+    },
+    /// The room was deleted: everyone leaves it.
+    RoomRemoved,
+    /// The topic changed.
+    Topic {
+        topic: String,
+    },
+}
+
+/// Why a user's connections left a room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Removal {
+    Kicked,
+    Banned,
+    /// They left it themselves (on another tab, or over HTTP).
+    Left,
+}
+
+impl Removal {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Kicked => "kicked",
+            Self::Banned => "banned",
+            Self::Left => "left",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "kicked" => Some(Self::Kicked),
+            "banned" => Some(Self::Banned),
+            "left" => Some(Self::Left),
+            _ => None,
+        }
+    }
 }
 
 impl RoomEvent {
@@ -262,7 +325,8 @@ impl RoomEvent {
             | Self::Left { room, .. }
             | Self::Typing { room, .. }
             | Self::Presence { room, .. }
-            | Self::Roster { room, .. } => room,
+            | Self::Roster { room, .. }
+            | Self::Access { room, .. } => room,
         }
     }
 }
@@ -274,6 +338,17 @@ pub struct Timestamp(pub i64);
 impl Timestamp {
     pub fn now() -> Self {
         Self(Utc::now().timestamp_micros())
+    }
+
+    /// An RFC 3339 time as clients write it (`2026-12-03T10:00:00Z`, any offset).
+    pub fn parse_rfc3339(raw: &str) -> Result<Self, Invalid> {
+        DateTime::parse_from_rfc3339(raw)
+            .map(|t| Self(t.with_timezone(&Utc).timestamp_micros()))
+            .map_err(|_| {
+                Invalid(format!(
+                    "{raw:?} is not an RFC 3339 time (like 2026-12-03T10:00:00Z)"
+                ))
+            })
     }
 
     pub fn to_rfc3339(self) -> String {
@@ -374,6 +449,17 @@ impl RoomRole {
             _ => None,
         }
     }
+}
+
+/// A room as one of its members sees it in their list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomEntry {
+    pub name: String,
+    pub topic: String,
+    pub visibility: Visibility,
+    pub role: RoomRole,
+    /// For a direct room: the other members, sorted.
+    pub others: Vec<String>,
 }
 
 /// A message as the store keeps it: everything a recipient needs, so that

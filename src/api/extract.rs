@@ -3,27 +3,13 @@
 use crate::app::AppState;
 use crate::auth::accounts::Caller;
 use crate::auth::extract::bearer_token;
+use crate::chat::rooms::Actor;
 use crate::error::ApiError;
-use crate::model::User;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
-/// The user behind the request's `Authorization: Bearer` token; a route
-/// that takes one answers 401 without it.
-pub struct AuthUser(pub User);
-
-impl FromRequestParts<AppState> for AuthUser {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        state
-            .authenticate(bearer_token(&parts.headers))
-            .await
-            .map(|caller| AuthUser(caller.user))
-    }
-}
-
-/// The caller with their session, for the routes that act on sessions.
+/// The caller behind the request's `Authorization: Bearer` token, with
+/// their session and rights; a route that takes one answers 401 without it.
 pub struct AuthCaller(pub Caller);
 
 impl FromRequestParts<AppState> for AuthCaller {
@@ -34,6 +20,36 @@ impl FromRequestParts<AppState> for AuthCaller {
             .authenticate(bearer_token(&parts.headers))
             .await
             .map(AuthCaller)
+    }
+}
+
+/// The caller behind the request's token, if it carries one; a route that
+/// takes this serves callers without a token too (a token that is not
+/// valid is still refused with 401, rather than quietly ignored).
+pub struct MaybeCaller(pub Option<Caller>);
+
+impl FromRequestParts<AppState> for MaybeCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match bearer_token(&parts.headers) {
+            None => Ok(Self(None)),
+            token => state.authenticate(token).await.map(|c| Self(Some(c))),
+        }
+    }
+}
+
+/// The caller as the room rules see them.
+pub trait Acting {
+    fn actor(&self) -> Actor<'_>;
+}
+
+impl Acting for Caller {
+    fn actor(&self) -> Actor<'_> {
+        Actor {
+            user: &self.user,
+            admin: self.admin,
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-use super::extract::AuthUser;
+use super::extract::{Acting, AuthCaller};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::error::extract::Query;
@@ -47,7 +47,7 @@ fn default_limit() -> i64 {
 /// `GET /messages/{room}`: the room's messages, newest first.
 pub async fn newest_first(
     State(state): State<AppState>,
-    AuthUser(user): AuthUser,
+    AuthCaller(caller): AuthCaller,
     Path(room): Path<String>,
     Query(q): Query<SkipLimit>,
 ) -> Result<Json<Vec<MessageOut>>, ApiError> {
@@ -64,13 +64,14 @@ pub async fn newest_first(
     let asked = u32::try_from(q.limit).unwrap_or(u32::MAX);
     state
         .rates
-        .history(user.id, asked)
+        .history(caller.user.id, asked)
         .map_err(ApiError::TooManyRequests)?;
     let room = state
         .chat
-        .room(&room)
+        .readable(caller.actor(), &room)
         .await?
-        .ok_or(ApiError::NotFound("Room not found"))?;
+        .access
+        .room;
     let page = Page::NewestFirst {
         skip: q.skip,
         limit: q.limit,
@@ -105,7 +106,7 @@ pub struct CursorPage<'a> {
 /// paging stays exact while others keep writing.
 pub async fn page(
     State(state): State<AppState>,
-    AuthUser(user): AuthUser,
+    AuthCaller(caller): AuthCaller,
     Path(room): Path<String>,
     Query(q): Query<Cursor>,
 ) -> Result<Response, ApiError> {
@@ -127,13 +128,14 @@ pub async fn page(
     let asked = u32::try_from(q.limit).unwrap_or(u32::MAX);
     state
         .rates
-        .history(user.id, asked)
+        .history(caller.user.id, asked)
         .map_err(ApiError::TooManyRequests)?;
     let room = state
         .chat
-        .room(&room)
+        .readable(caller.actor(), &room)
         .await?
-        .ok_or(ApiError::NotFound("Room not found"))?;
+        .access
+        .room;
     // One more than asked tells whether another page exists.
     let page = match q.after {
         Some(id) => Page::After {

@@ -1,7 +1,10 @@
 //! Thin HTTP handlers: parse, call the store or the chat core, shape the
 //! answer. No business rules live here.
 
+mod admin;
+mod direct;
 mod extract;
+mod members;
 mod messages;
 mod rooms;
 mod sessions;
@@ -11,7 +14,7 @@ use crate::app::AppState;
 use crate::error::ApiError;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
@@ -26,8 +29,33 @@ pub fn routes() -> Router<AppState> {
         .route("/users/me/sessions", get(sessions::list))
         .route("/users/me/sessions/{id}", delete(sessions::end))
         .route("/users/me/password", post(sessions::change_password))
+        .route("/users/me/rooms", get(rooms::mine))
         .route("/rooms", get(rooms::list).post(rooms::create))
-        .route("/rooms/{room}", get(rooms::show))
+        .route(
+            "/rooms/{room}",
+            get(rooms::show).patch(rooms::update).delete(rooms::delete),
+        )
+        .route("/rooms/{room}/join", post(rooms::join))
+        .route("/rooms/{room}/leave", post(rooms::leave))
+        .route(
+            "/rooms/{room}/members",
+            get(members::list).post(members::invite),
+        )
+        .route(
+            "/rooms/{room}/members/{username}",
+            patch(members::set_role).delete(members::kick),
+        )
+        .route("/rooms/{room}/bans", get(members::bans).post(members::ban))
+        .route("/rooms/{room}/bans/{username}", delete(members::unban))
+        .route(
+            "/rooms/{room}/mutes",
+            get(members::mutes).post(members::mute),
+        )
+        .route("/rooms/{room}/mutes/{username}", delete(members::unmute))
+        .route("/dms", post(direct::open))
+        .route("/admin/users", get(admin::users))
+        .route("/admin/users/{username}", patch(admin::update_user))
+        .route("/admin/invites", post(admin::create_invite))
         .route("/rooms/{room}/messages", get(messages::page))
         .route("/messages/{room}", get(messages::newest_first))
         .route("/healthz", get(|| async { "ok" }))

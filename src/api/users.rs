@@ -1,4 +1,4 @@
-use super::extract::{AuthUser, ClientAddr};
+use super::extract::{AuthCaller, ClientAddr};
 use crate::app::AppState;
 use crate::auth::accounts::{Login, Origin};
 use crate::error::ApiError;
@@ -95,6 +95,11 @@ pub async fn refresh(
     Ok(axum::Json(login.into()))
 }
 
-pub async fn me(AuthUser(user): AuthUser) -> axum::Json<User> {
-    axum::Json(user)
+/// The chapter's `{id, username}`, and whether the caller is a server admin.
+pub async fn me(AuthCaller(caller): AuthCaller) -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({
+        "id": caller.user.id,
+        "username": caller.user.username,
+        "admin": caller.admin,
+    }))
 }

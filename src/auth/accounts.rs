@@ -4,13 +4,14 @@
 //! one place above the store that reads or writes users, sessions and
 //! invites, so that handlers and gateways only ever ask "who is this?".
 
+use super::admin::{AccountChange, change_account};
 use super::opaque::{self, INVITE_BYTES, REFRESH_BYTES};
 use super::throttle::Throttle;
 use super::token::{Tokens, Verified, unix_now};
 use super::{AuthError, password};
 use crate::config::Registration;
 use crate::model::{Password, Timestamp, User, Username};
-use crate::store::{Invite, NewSession, Refreshed, Session, Store, StoreError};
+use crate::store::{Account, Invite, NewSession, Refreshed, Session, Store, StoreError};
 use async_trait::async_trait;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -49,6 +50,8 @@ pub struct Caller {
     pub session: i64,
     /// When the access token expires, in seconds since the Unix epoch.
     pub expires_at: u64,
+    /// A server admin (read with the session, at every use of the token).
+    pub admin: bool,
 }
 
 /// Where a login comes from, as its session remembers it.
@@ -350,7 +353,25 @@ impl Accounts {
             user: account.user,
             session,
             expires_at,
+            admin: account.admin,
         })
+    }
+
+    /// Accounts by id, for admins.
+    pub async fn accounts(&self, after: i64, limit: i64) -> Result<Vec<Account>, AuthError> {
+        Ok(self.store.accounts(after, limit).await?)
+    }
+
+    /// An admin's change to an account; the sessions it ends have their
+    /// sockets closed on every node.
+    pub async fn change_account(
+        &self,
+        username: &str,
+        change: AccountChange,
+    ) -> Result<Account, AuthError> {
+        let changed = change_account(self.store.as_ref(), username, change).await?;
+        self.ended.sessions_ended(&changed.ended).await;
+        Ok(changed.account)
     }
 }
 

@@ -2,6 +2,7 @@
 //! out of a request.
 
 pub mod accounts;
+pub mod admin;
 pub mod extract;
 pub mod opaque;
 pub mod password;
@@ -33,6 +34,8 @@ pub enum AuthError {
     /// Right password, but the account may not log in.
     #[error("this account is disabled")]
     Disabled,
+    #[error("no such user")]
+    NoSuchUser,
     #[error("too many attempts")]
     Throttled(throttle::RetryAfter),
     #[error(transparent)]

@@ -14,7 +14,7 @@ mod redis;
 pub use local::LocalBus;
 pub use redis::{RedisBus, RedisSettings};
 
-use crate::model::RoomEvent;
+use crate::model::{RoomEntry, RoomEvent};
 use async_trait::async_trait;
 use tokio::sync::mpsc;
 
@@ -35,6 +35,8 @@ pub enum Inbound {
     Events(Vec<RoomEvent>),
     /// Login sessions another node ended: their connections here close.
     SessionsEnded(Vec<i64>),
+    /// These users were added to a room: their sockets here are told.
+    Added { users: Vec<i64>, entry: RoomEntry },
     /// The bus lost its connection and has it back: events may have been
     /// missed, and whatever can be read from the store should be.
     Reconnected,
@@ -62,6 +64,11 @@ pub trait Bus: Send + Sync + 'static {
 
     /// Tells the other nodes that these login sessions ended.
     async fn end_sessions(&self, _sessions: &[i64]) -> Result<(), BusError> {
+        Ok(())
+    }
+
+    /// Tells the other nodes that `users` were added to the room `entry`.
+    async fn tell_added(&self, _users: &[i64], _entry: &RoomEntry) -> Result<(), BusError> {
         Ok(())
     }
 

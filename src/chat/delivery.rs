@@ -9,6 +9,7 @@
 //! nodes publish comes from the bus's inbound stream.
 
 use super::event::Event;
+use super::notice::Notice;
 use super::sequencer::{GAP_WAIT, Gap, Sequencer};
 use crate::bus::{Bus, Inbound, InboundStream};
 use crate::store::{Page, Store};
@@ -25,6 +26,8 @@ const LOCAL_QUEUE: usize = 64;
 pub enum BusNews {
     /// Other nodes ended these login sessions.
     SessionsEnded(Vec<i64>),
+    /// Something for these users' sockets here.
+    Told { users: Vec<i64>, notice: Notice },
     /// The bus was cut off and is back: what it carried meanwhile is lost.
     Reconnected,
 }
@@ -147,6 +150,10 @@ async fn run(
                     }
                 }
                 Some(Inbound::SessionsEnded(sessions)) => bus_news(BusNews::SessionsEnded(sessions)),
+                Some(Inbound::Added { users, entry }) => bus_news(BusNews::Told {
+                    users,
+                    notice: Notice::RoomAdded(entry),
+                }),
                 Some(Inbound::Reconnected) => {
                     bus_news(BusNews::Reconnected);
                     for gap in sequencer.everything_missed() {

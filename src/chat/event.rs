@@ -7,7 +7,7 @@
 //! (`bytes`): connections' queues are bounded in bytes, and the push into a
 //! queue must not have to encode or measure anything.
 
-use crate::model::{RoomEvent, StoredMessage};
+use crate::model::{AccessChange, RoomEvent, StoredMessage};
 use std::any::Any;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -108,6 +108,14 @@ fn weigh(kind: &RoomEvent) -> usize {
             // Each name is a string of its own, and quoted in the frame.
             let names: usize = joined.iter().chain(left).map(|n| n.len() + 32).sum();
             (room.len() + names, 0)
+        }
+        RoomEvent::Access { room, change } => {
+            let words = match change {
+                AccessChange::Removed { reason, .. } => reason.as_ref().map_or(0, String::len),
+                AccessChange::Topic { topic } => topic.len(),
+                _ => 0,
+            };
+            (room.len() + words, 0)
         }
     };
     EVENT_BYTES + text + (text + escapes + ENVELOPE_BYTES)

@@ -12,31 +12,45 @@
 mod delivery;
 pub mod event;
 mod hub;
+pub mod notice;
 pub mod outbox;
 mod presence;
 pub mod publisher;
+pub mod rooms;
 mod sequencer;
-pub mod sessions;
+pub mod sockets;
 
 use crate::bus::{Bus, InboundStream, MembershipChange};
 use crate::model::{
-    ConnId, MessageText, Room, RoomEvent, RoomName, StoredMessage, Timestamp, User, Visibility,
+    AccessChange, ConnId, MessageText, Removal, Room, RoomEvent, RoomName, StoredMessage,
+    Timestamp, User,
 };
-use crate::store::{NewMessage, NewRoom, Page, Store, StoreError};
+use crate::store::{NewMessage, Page, Store, StoreError};
 use delivery::{BusNews, Delivery, Fanout};
 use event::Event;
-use hub::{Hub, Member};
+pub use hub::Silenced;
+use hub::{Evicted, Hub, Joining, Member};
 use outbox::{Outbound, Outbox};
 use publisher::{PostError, PostReply, Publisher};
-use sessions::{LiveSessions, SessionEnd};
-use std::sync::{Arc, Weak};
+use rooms::{Actor, Policy, RoomError};
+use sockets::{LiveSockets, Watch};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-/// Closes this node's connections of sessions that ended while the bus was
-/// cut off.
-async fn sweep_sessions(store: Arc<dyn Store>, live: Arc<LiveSessions>) {
+/// How often this node asks the store whether sessions of its sockets
+/// ended without its hearing of it: by an admin command run beside the
+/// server, or on another node while the bus was cut off.
+const SESSION_SWEEP: Duration = Duration::from_secs(5);
+
+/// How many times a join reads its access again when access changes race
+/// with it, before it gives up (the client may subscribe again).
+const JOIN_TRIES: usize = 4;
+
+/// Closes this node's connections of sessions that ended while nobody told
+/// this node.
+async fn sweep_sessions(store: Arc<dyn Store>, live: Arc<LiveSockets>) {
     let watched = live.watched();
     if watched.is_empty() {
         return;
@@ -47,14 +61,77 @@ async fn sweep_sessions(store: Arc<dyn Store>, live: Arc<LiveSessions>) {
             tracing::info!(
                 sessions = ended.len(),
                 connections = closed,
-                "closed sockets of sessions ended while the bus was down"
+                "closed sockets of sessions ended without this node being told"
             );
         }
         Ok(_) => {}
         Err(err) => {
-            tracing::warn!(error = %err, "cannot check for sessions ended while the bus was down");
+            tracing::warn!(error = %err, "cannot check for ended sessions");
         }
     }
+}
+
+/// With a bus that was cut off: removes this node's connections from rooms
+/// their users lost access to meanwhile (the changes the bus lost).
+async fn sweep_access(store: Arc<dyn Store>, hub: Arc<Hub>, bus: Arc<dyn Bus>) {
+    let occupancies = hub.occupancies();
+    if occupancies.is_empty() {
+        return;
+    }
+    let pairs: Vec<(i64, i64)> = occupancies.iter().map(|o| (o.room_id, o.user_id)).collect();
+    let refused = match store.refused_among(&pairs, Timestamp::now()).await {
+        Ok(refused) => refused,
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot check access missed while the bus was down");
+            return;
+        }
+    };
+    let events: Vec<Arc<Event>> = occupancies
+        .iter()
+        .filter(|o| refused.contains(&(o.room_id, o.user_id)))
+        .map(|o| {
+            Arc::new(Event::new(RoomEvent::Access {
+                room: o.room.clone(),
+                change: AccessChange::Removed {
+                    user_id: o.user_id,
+                    why: Removal::Kicked,
+                    reason: None,
+                },
+            }))
+        })
+        .collect();
+    if !events.is_empty() {
+        tracing::info!(
+            removed = events.len(),
+            "applied access changes the bus lost"
+        );
+        announce_evicted(&bus, hub.deliver_all(events));
+    }
+}
+
+/// Tells the other nodes that connections left rooms here (for presence).
+fn announce_evicted(bus: &Arc<dyn Bus>, evicted: Vec<Evicted>) {
+    if evicted.is_empty() || !bus.is_shared() {
+        return;
+    }
+    let bus = bus.clone();
+    tokio::spawn(async move {
+        for Evicted {
+            room,
+            member,
+            change,
+        } in evicted
+        {
+            bus.announce(MembershipChange {
+                room,
+                user: member.username,
+                user_id: member.user_id,
+                joined: false,
+                connections_here: change.connections_here,
+            })
+            .await;
+        }
+    });
 }
 
 /// How often, with several nodes, who is online elsewhere is read again.
@@ -65,7 +142,8 @@ pub struct Chat {
     store: Arc<dyn Store>,
     publisher: Publisher,
     fanout: Fanout,
-    sessions: Arc<LiveSessions>,
+    sockets: Arc<LiveSockets>,
+    policy: Policy,
 }
 
 /// The core's tasks that shutdown waits for.
@@ -77,58 +155,79 @@ pub struct Tasks {
 
 impl Chat {
     /// Starts the core: the message writer, the delivery task reading
-    /// `inbound` (what other nodes publish), and with a shared bus the
-    /// presence poll, which stops when `shutdown` is cancelled.
+    /// `inbound` (what other nodes publish), the session sweep, and with a
+    /// shared bus the presence poll; those stop when `shutdown` is cancelled.
     pub fn start(
         store: Arc<dyn Store>,
         bus: Arc<dyn Bus>,
         inbound: InboundStream,
         presence_tick: Duration,
+        policy: Policy,
         shutdown: CancellationToken,
     ) -> (Self, Tasks) {
         let hub = Arc::new(Hub::new(presence_tick));
-        let to_hub = hub.clone();
-        let sessions = Arc::new(LiveSessions::default());
-        let (live, sweep_store) = (sessions.clone(), store.clone());
+        let (to_hub, evictions) = (hub.clone(), bus.clone());
+        let sockets = Arc::new(LiveSockets::default());
+        let (live, sweep_store, sweep_hub, sweep_bus) =
+            (sockets.clone(), store.clone(), hub.clone(), bus.clone());
         let (delivery, _) = Delivery::start(
             store.clone(),
             inbound,
-            move |events| to_hub.deliver_all(events),
+            move |events| announce_evicted(&evictions, to_hub.deliver_all(events)),
             move |news| match news {
                 BusNews::SessionsEnded(ended) => {
                     live.end(&ended);
                 }
-                // Sessions ended elsewhere meanwhile were told to nobody
-                // here: the store knows.
+                BusNews::Told { users, notice } => {
+                    live.tell(&users, &Arc::new(notice));
+                }
+                // What was ended or changed elsewhere meanwhile was told to
+                // nobody here: the store knows.
                 BusNews::Reconnected => {
                     tokio::spawn(sweep_sessions(sweep_store.clone(), live.clone()));
+                    tokio::spawn(sweep_access(
+                        sweep_store.clone(),
+                        sweep_hub.clone(),
+                        sweep_bus.clone(),
+                    ));
                 }
             },
         );
         let fanout = Fanout { delivery, bus };
         if fanout.bus.is_shared() {
-            tokio::spawn(poll_presence(hub.clone(), fanout.bus.clone(), shutdown));
+            tokio::spawn(poll_presence(
+                hub.clone(),
+                fanout.bus.clone(),
+                shutdown.clone(),
+            ));
         }
+        tokio::spawn(sweep_sessions_every(
+            SESSION_SWEEP,
+            store.clone(),
+            sockets.clone(),
+            shutdown,
+        ));
         let (publisher, writer) = Publisher::start(store.clone(), fanout.clone());
         let chat = Self {
             hub,
             store,
             publisher,
             fanout,
-            sessions,
+            sockets,
+            policy,
         };
         (chat, Tasks { writer })
     }
 
-    /// Registers connection `conn` of login `session`: when the session
-    /// ends, here or on another node, `end` is told.
-    pub fn watch_session(&self, session: i64, conn: ConnId, end: Weak<dyn SessionEnd>) {
-        self.sessions.watch(session, conn, end);
+    /// Registers a connection: when its session ends, here or on another
+    /// node, its `end` is told; its user's notices go to its `notices`.
+    pub fn watch_socket(&self, watch: Watch) {
+        self.sockets.watch(watch);
     }
 
-    /// Forgets connection `conn` of `session`, which closed.
-    pub fn unwatch_session(&self, session: i64, conn: ConnId) {
-        self.sessions.unwatch(session, conn);
+    /// Forgets connection `conn` of `user`, which closed.
+    pub fn unwatch_socket(&self, user: i64, conn: ConnId) {
+        self.sockets.unwatch(user, conn);
     }
 
     /// Closes the connections of `sessions` (already ended in the store) on
@@ -137,7 +236,7 @@ impl Chat {
         if sessions.is_empty() {
             return;
         }
-        let here = self.sessions.end(sessions);
+        let here = self.sockets.end(sessions);
         tracing::debug!(?sessions, connections = here, "sessions ended");
         if let Err(err) = self.fanout.bus.end_sessions(sessions).await {
             // Their tokens are refused everywhere already; only the other
@@ -156,17 +255,6 @@ impl Chat {
             Ok(name) => self.store.room(&name).await,
             Err(_) => Ok(None),
         }
-    }
-
-    pub async fn create_room(&self, name: &RoomName, topic: &str) -> Result<Room, StoreError> {
-        self.store
-            .create_room(&NewRoom {
-                name,
-                topic,
-                visibility: Visibility::Public,
-                owner: None,
-            })
-            .await
     }
 
     /// A page of `room`'s stored messages.
@@ -196,17 +284,55 @@ impl Chat {
         online
     }
 
-    /// Adds connection `conn` of `user` to `room`: from now on the room's
-    /// events reach `outbox`. `greeting`, given who is online (the joiner
-    /// included), is queued to the joiner before any event of the room.
-    pub async fn join(
+    /// Adds connection `conn` of `actor` to room `name`, if they may read
+    /// it: from now on the room's events reach `outbox`. `greeting`, given
+    /// the room and who is online (the joiner included), is queued to the
+    /// joiner before any event of the room. Joining a public room makes
+    /// them a member.
+    pub async fn enter<G>(
         &self,
-        room: &Room,
+        actor: Actor<'_>,
+        name: &str,
+        conn: ConnId,
+        outbox: &Outbox,
+        greeting: G,
+    ) -> Result<Room, RoomError>
+    where
+        G: Fn(&Room, Vec<String>) -> Vec<Outbound>,
+    {
+        for _ in 0..JOIN_TRIES {
+            let checked = self.hub.access_epoch();
+            let standing = self.readable(actor, name).await?;
+            self.record_member(actor, &standing).await?;
+            let room = standing.access.room;
+            let joining = Joining {
+                id: room.id,
+                name: room.name.clone(),
+                checked,
+                muted: standing.access.muted,
+            };
+            let greet = |presence| greeting(&room, presence);
+            if self.join(&joining, conn, actor.user, outbox, greet).await {
+                return Ok(room);
+            }
+        }
+        Err(RoomError::Conflict(
+            "the room's members are changing; subscribe again",
+        ))
+    }
+
+    /// False if the room's access changed since the joiner's was read.
+    async fn join<G>(
+        &self,
+        room: &Joining,
         conn: ConnId,
         user: &User,
         outbox: &Outbox,
-        greeting: impl FnOnce(Vec<String>) -> Vec<Outbound>,
-    ) {
+        greeting: G,
+    ) -> bool
+    where
+        G: FnOnce(Vec<String>) -> Vec<Outbound>,
+    {
         let bus = &self.fanout.bus;
         if bus.is_shared() {
             // The greeting's snapshot must include who is on the other nodes.
@@ -222,7 +348,10 @@ impl Chat {
             username: user.username.clone(),
             outbox: outbox.clone(),
         };
-        if let Some(change) = self.hub.join(&room.name, conn, member, greeting) {
+        let Ok(joined) = self.hub.join(room, conn, member, greeting) else {
+            return false;
+        };
+        if let Some(change) = joined {
             bus.announce(MembershipChange {
                 room: room.name.clone(),
                 user: user.username.clone(),
@@ -232,6 +361,18 @@ impl Chat {
             })
             .await;
         }
+        true
+    }
+
+    /// Whether connection `conn` is (still) in `room`: a moderator may have
+    /// removed it.
+    pub fn holds(&self, room: &str, conn: ConnId) -> bool {
+        self.hub.holds(room, conn)
+    }
+
+    /// Whether connection `conn` of `user` may send or type in `room` now.
+    pub fn may_speak(&self, room: &str, conn: ConnId, user: &User) -> Result<(), Silenced> {
+        self.hub.may_speak(room, conn, user.id, Timestamp::now())
     }
 
     /// Takes connection `conn` out of `room`.
@@ -291,6 +432,23 @@ impl Chat {
 
 /// With several nodes: reads who is online elsewhere in the rooms this node
 /// has members in, and lets the hub tell its members who came and went.
+/// Every `period`: closes the sockets of sessions that ended unannounced.
+async fn sweep_sessions_every(
+    period: Duration,
+    store: Arc<dyn Store>,
+    live: Arc<LiveSockets>,
+    shutdown: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => sweep_sessions(store.clone(), live.clone()).await,
+        }
+    }
+}
+
 async fn poll_presence(hub: Arc<Hub>, bus: Arc<dyn Bus>, shutdown: CancellationToken) {
     let mut tick = tokio::time::interval(PRESENCE_POLL);
     loop {

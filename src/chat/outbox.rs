@@ -29,6 +29,8 @@
 //! The writer takes the whole queue at once and frees it once written.
 
 use super::event::Event;
+use super::notice::Notice;
+use crate::model::ConnId;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -53,6 +55,8 @@ pub enum Outbound {
     /// From here on, show this connection the presence summaries (`Roster`)
     /// in place of the changes they sum up (see `gateway::v1`).
     PresenceSummaries,
+    /// Something about one of the user's rooms (see `chat::notice`).
+    Notice(Arc<Notice>),
 }
 
 // Rare entries are boxed: queues hold thousands of entries when a room is
@@ -67,6 +71,8 @@ pub struct Replay {
     pub room: String,
     pub room_id: i64,
     pub since: i64,
+    /// The connection replayed to: it stops if the connection leaves the room.
+    pub conn: ConnId,
 }
 
 /// Frames and bytes, in one word: one atomic counts both, so that a push
@@ -133,6 +139,7 @@ impl Outbound {
                 ENTRY_BYTES + (std::mem::size_of::<Replay>() + replay.room.len()) as u64,
             ),
             Self::PresenceSummaries => Weight::frame(ENTRY_BYTES),
+            Self::Notice(notice) => Weight::frame(ENTRY_BYTES + notice.bytes()),
         }
     }
 

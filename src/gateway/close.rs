@@ -20,6 +20,9 @@ pub const INVALID_DATA: u16 = 1007;
 pub const POLICY_VIOLATION: u16 = 1008;
 /// A frame or message larger than the configured limit.
 pub const TOO_BIG: u16 = 1009;
+/// The server could not do what the connection needed (its store failed):
+/// try again.
+pub const INTERNAL: u16 = 1011;
 /// The connection's outbound queue overflowed: reconnect and resume.
 pub const SLOW_CONSUMER: u16 = 4000;
 /// The login session ended (logout, password change, a copied refresh
@@ -27,10 +30,15 @@ pub const SLOW_CONSUMER: u16 = 4000;
 /// log in (or refresh) before reconnecting.
 pub const SESSION: u16 = 4001;
 pub const SESSION_ENDED: &str = "session ended";
+/// The chapter protocol's socket was removed from its room: kicked, banned,
+/// or its user left the room elsewhere.
+pub const REMOVED: u16 = 4003;
+/// The chapter protocol's room was deleted.
+pub const ROOM_DELETED: u16 = 4004;
 pub const TOKEN_EXPIRED: &str = "token expired";
 
 /// The chat core tells a connection its session ended through its closer.
-impl crate::chat::sessions::SessionEnd for Closer {
+impl crate::chat::sockets::SessionEnd for Closer {
     fn session_ended(&self) {
         self.close(SESSION, SESSION_ENDED);
     }

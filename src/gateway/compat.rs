@@ -7,22 +7,64 @@
 //! Joins and leaves are per connection here, as in the chapter: one line
 //! each, even when the hub tells several at once.
 
-use super::close::{POLICY_VIOLATION, TOO_BIG};
+use super::close::{POLICY_VIOLATION, REMOVED, ROOM_DELETED, TOO_BIG};
+use super::reader::Session;
+use crate::chat::notice::Notice;
+use crate::chat::rooms::RoomError;
+use crate::model::{MessageText, Removal, RoomEvent, TextError};
+use axum::extract::ws::Utf8Bytes;
 
 /// Frames in a row dropped for the rate limit after which the connection closes (1008).
 const MAX_OVERRUNS: u32 = 20;
-use super::reader::Session;
-use crate::model::{MessageText, Room, RoomEvent, TextError};
-use axum::extract::ws::Utf8Bytes;
 
-pub async fn open(session: &mut Session, room: Room) {
-    session.join(room, |_| Vec::new()).await;
+/// Joins the connection's room. One it may not see is refused as one that
+/// does not exist, the chapter's way: close 1008 "Invalid chat room".
+pub async fn open(session: &mut Session, room: &str) {
+    match session.enter(room, |_, _| Vec::new()).await {
+        Ok(()) => {}
+        Err(err) => {
+            let (code, reason) = refusal(&err);
+            session.closer.close(code, reason);
+        }
+    }
+}
+
+/// The close for a room a `/ws/{room}` socket may not join (either protocol).
+pub fn refusal(err: &RoomError) -> (u16, &'static str) {
+    match err {
+        RoomError::Forbidden(_) => (REMOVED, "banned from this room"),
+        RoomError::Store(_) | RoomError::Conflict(_) => (
+            super::close::INTERNAL,
+            "cannot join the room now; try again",
+        ),
+        _ => (POLICY_VIOLATION, "Invalid chat room"),
+    }
+}
+
+/// The close a notice about the connection's room calls for, if any: the
+/// chapter's client can be told nothing else.
+pub fn closes(notice: &Notice) -> Option<(u16, &'static str)> {
+    match notice {
+        Notice::Removed { why, .. } => Some((
+            REMOVED,
+            match why {
+                Removal::Kicked => "removed from this room",
+                Removal::Banned => "banned from this room",
+                Removal::Left => "left this room",
+            },
+        )),
+        Notice::RoomRemoved { .. } => Some((ROOM_DELETED, "room deleted")),
+        _ => None,
+    }
 }
 
 pub fn shows(kind: &RoomEvent) -> bool {
     !matches!(
         kind,
-        RoomEvent::Typing { .. } | RoomEvent::Presence { .. } | RoomEvent::Roster { .. }
+        RoomEvent::Typing { .. }
+            | RoomEvent::Presence { .. }
+            | RoomEvent::Roster { .. }
+            | RoomEvent::Access { .. }
     )
 }
 
@@ -32,7 +74,10 @@ pub fn encode(kind: &RoomEvent) -> Option<Utf8Bytes> {
         RoomEvent::Message(m) => format!("[{}] {}: {}", m.room, m.author.username, m.content),
         RoomEvent::Joined { room, user, .. } => format!("User '{user}' joined room '{room}'."),
         RoomEvent::Left { room, user, .. } => format!("User '{user}' left room '{room}'."),
-        RoomEvent::Typing { .. } | RoomEvent::Presence { .. } | RoomEvent::Roster { .. } => {
+        RoomEvent::Typing { .. }
+        | RoomEvent::Presence { .. }
+        | RoomEvent::Roster { .. }
+        | RoomEvent::Access { .. } => {
             return None;
         }
     };
@@ -59,6 +104,16 @@ pub async fn on_text(session: &mut Session, text: Utf8Bytes) {
     let Some(room) = session.rooms.values().next().cloned() else {
         return;
     };
+    // Muted, or removed a moment ago: dropped, as this protocol drops
+    // what it cannot take.
+    if session
+        .state
+        .chat
+        .may_speak(&room.name, session.conn, &session.user)
+        .is_err()
+    {
+        return;
+    }
     // Over the user's budget: dropped (this protocol cannot say so), and a
     // client that keeps at it is closed.
     if session.state.rates.send(session.user.id).is_err() {

@@ -134,15 +134,9 @@ async fn upgrade(
     } else {
         Protocol::Compat
     };
-    // An unknown room is refused after the upgrade, with close code 1008,
-    // as the chapter does: its page shows the close, not an HTTP error.
-    let room = match room {
-        None => None,
-        Some(name) => match state.chat.room(&name).await {
-            Ok(found) => Some(found.ok_or(name)),
-            Err(err) => return ApiError::from(err).into_response(),
-        },
-    };
+    // A room the user may not join (unknown, private, banned from) is
+    // refused after the upgrade, with a close code, as the chapter does: its
+    // page shows the close, not an HTTP error.
     let limits = &state.config;
     let frame_limit = limits.max_message_bytes + ENVELOPE_BYTES;
     let ws = ws

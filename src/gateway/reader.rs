@@ -14,7 +14,8 @@ use super::{Protocol, compat, v1};
 use crate::app::AppState;
 use crate::auth::accounts::Caller;
 use crate::chat::outbox::{Outbound, Outbox};
-use crate::chat::sessions::SessionEnd;
+use crate::chat::rooms::{Actor, RoomError};
+use crate::chat::sockets::{SessionEnd, Watch};
 use crate::model::{ConnId, Room, User};
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::StreamExt;
@@ -39,6 +40,9 @@ pub struct Session {
     pub user: User,
     /// The login session whose token opened (or last renewed) the connection.
     pub login: i64,
+    /// Whether the user was a server admin when the connection opened (an
+    /// admin who is demoted is signed out everywhere, so it cannot go stale).
+    pub admin: bool,
     pub conn: ConnId,
     pub outbox: Outbox,
     pub closer: Arc<Closer>,
@@ -53,19 +57,44 @@ pub struct Session {
 }
 
 impl Session {
-    /// Joins `room`; `greeting`, given who is online, is queued to this
-    /// connection before any of the room's events.
-    pub async fn join(&mut self, room: Room, greeting: impl FnOnce(Vec<String>) -> Vec<Outbound>) {
-        let chat = &self.state.chat;
-        chat.join(&room, self.conn, &self.user, &self.outbox, greeting)
-            .await;
+    /// Joins room `name` if the user may read it; `greeting`, given who is
+    /// online, is queued to this connection before any of the room's events.
+    pub async fn enter(
+        &mut self,
+        name: &str,
+        greeting: impl Fn(&Room, Vec<String>) -> Vec<Outbound>,
+    ) -> Result<(), RoomError> {
+        let actor = Actor {
+            user: &self.user,
+            admin: self.admin,
+        };
+        let room = self
+            .state
+            .chat
+            .enter(actor, name, self.conn, &self.outbox, greeting)
+            .await?;
         self.rooms.insert(room.name.clone(), room);
+        Ok(())
+    }
+
+    /// Whether the connection is in `room`: it may have been removed by a
+    /// moderator since it joined, which the reader learns only here.
+    pub fn is_in(&mut self, room: &str) -> bool {
+        if !self.rooms.contains_key(room) {
+            return false;
+        }
+        if self.state.chat.holds(room, self.conn) {
+            return true;
+        }
+        self.rooms.remove(room);
+        false
     }
 
     pub async fn leave(&mut self, room: &str) -> bool {
-        if self.rooms.remove(room).is_none() {
+        if !self.is_in(room) {
             return false;
         }
+        self.rooms.remove(room);
         self.state.chat.leave(room, self.conn).await;
         true
     }
@@ -93,12 +122,13 @@ pub fn run(
     socket: WebSocket,
     caller: Caller,
     protocol: Protocol,
-    room: Option<Result<Room, String>>,
+    room: Option<String>,
 ) -> impl Future<Output = ()> + Send + 'static {
     let Caller {
         user,
         session: login,
         expires_at,
+        admin,
     } = caller;
     let conn = state.next_conn_id();
     let limits = &state.config;
@@ -112,9 +142,16 @@ pub fn run(
         activity.expire_at(expires_at, super::writer::unix_ms());
     }
     let closer = Arc::new(Closer::default());
-    let ends: Weak<dyn SessionEnd> = Arc::downgrade(&closer) as Weak<dyn SessionEnd>;
-    // Until `serve` ends: the connection closes when its session ends.
-    state.chat.watch_session(login, conn, ends);
+    let end: Weak<dyn SessionEnd> = Arc::downgrade(&closer) as Weak<dyn SessionEnd>;
+    // Until `serve` ends: the connection closes when its session ends, and
+    // (v1) hears of rooms its user is added to.
+    state.chat.watch_socket(Watch {
+        user: user.id,
+        session: login,
+        conn,
+        end,
+        notices: (protocol == Protocol::V1).then(|| outbox.clone()),
+    });
     let writer = Writer {
         protocol,
         user_id: user.id,
@@ -134,6 +171,7 @@ pub fn run(
         state,
         user,
         login,
+        admin,
         conn,
         outbox,
         closer,
@@ -159,7 +197,7 @@ struct Connection {
     writer: JoinHandle<()>,
 }
 
-async fn serve(mut session: Session, connection: Connection, room: Option<Result<Room, String>>) {
+async fn serve(mut session: Session, connection: Connection, room: Option<String>) {
     let Connection {
         stream,
         protocol,
@@ -167,9 +205,8 @@ async fn serve(mut session: Session, connection: Connection, room: Option<Result
         writer,
     } = connection;
     match (room, protocol) {
-        (Some(Ok(room)), Protocol::Compat) => Box::pin(compat::open(&mut session, room)).await,
-        (Some(Ok(room)), Protocol::V1) => Box::pin(v1::open(&mut session, room)).await,
-        (Some(Err(_)), _) => session.closer.close(POLICY_VIOLATION, "Invalid chat room"),
+        (Some(room), Protocol::Compat) => Box::pin(compat::open(&mut session, &room)).await,
+        (Some(room), Protocol::V1) => Box::pin(v1::open(&mut session, &room)).await,
         (None, Protocol::Compat) => session.closer.close(
             POLICY_VIOLATION,
             "a room is required: use /ws/{room}, or offer the palaver.v1 subprotocol",
@@ -201,7 +238,7 @@ async fn serve(mut session: Session, connection: Connection, room: Option<Result
     }
     drop(stream);
     let conn = session.conn;
-    session.state.chat.unwatch_session(session.login, conn);
+    session.state.chat.unwatch_socket(session.user.id, conn);
     drop(session);
     if let Err(err) = writer.await {
         tracing::error!(conn, error = %err, "writer task failed");

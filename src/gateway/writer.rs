@@ -20,8 +20,9 @@ use super::{Protocol, compat, v1};
 use crate::chat::Chat;
 use crate::chat::event::Event;
 use crate::chat::event::stored_bytes;
+use crate::chat::notice::Notice;
 use crate::chat::outbox::{Outbound, OutboxReceiver, Replay, Taken, Weight};
-use crate::model::RoomEvent;
+use crate::model::{ConnId, RoomEvent};
 use crate::store::Page;
 use axum::extract::ws::{CloseFrame, Message};
 use futures_util::{Sink, SinkExt};
@@ -322,14 +323,29 @@ impl Writer {
                 self.summaries = true;
                 Ok(())
             }
+            Outbound::Notice(notice) => {
+                if matches!(*notice, Notice::Removed { .. } | Notice::RoomRemoved { .. }) {
+                    self.floors.remove(notice.room());
+                }
+                match self.protocol {
+                    Protocol::V1 => sink.feed(Message::Text(v1::notice(&notice).into())).await,
+                    Protocol::Compat => {
+                        if let Some((code, reason)) = compat::closes(&notice) {
+                            self.closer.close(code, reason);
+                        }
+                        Ok(())
+                    }
+                }
+            }
             Outbound::Replay(replay) => {
                 let Replay {
                     room,
                     room_id,
                     since,
+                    conn,
                 } = *replay;
                 // Boxed: rare, and large enough to double every writer's size.
-                Box::pin(self.replay(sink, room, room_id, since, receiver)).await
+                Box::pin(self.replay(sink, room, room_id, since, conn, receiver)).await
             }
         }
     }
@@ -368,6 +384,7 @@ impl Writer {
         room: String,
         room_id: i64,
         since: i64,
+        conn: ConnId,
         receiver: &OutboxReceiver,
     ) -> Result<(), axum::Error>
     where
@@ -380,6 +397,11 @@ impl Writer {
         let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
         let mut after = since;
         loop {
+            // A moderator may remove the connection while it replays: what
+            // the room said after that is not for it.
+            if !self.chat.holds(&room, conn) {
+                break;
+            }
             let page = Page::AfterWithin {
                 id: after,
                 limit: rows,
@@ -428,7 +450,8 @@ mod tests {
     use super::*;
     use crate::bus::LocalBus;
     use crate::chat::outbox::Outbox;
-    use crate::model::{MessageText, RoomName, StoredMessage, User, Username};
+    use crate::chat::rooms::Actor;
+    use crate::model::{MessageText, StoredMessage, User, Username};
     use crate::store;
     use futures_util::SinkExt;
     use tokio::sync::mpsc;
@@ -454,6 +477,9 @@ mod tests {
         );
     }
 
+    /// The connection the replay tests replay to.
+    const REPLAYED: ConnId = 7;
+
     /// A chat core on a real store in a temporary directory.
     async fn chat() -> (Arc<Chat>, User, crate::model::Room, tempfile::TempDir) {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -470,10 +496,15 @@ mod tests {
             Arc::new(bus),
             inbound,
             Duration::from_millis(10),
+            crate::chat::rooms::Policy::default(),
             shutdown,
         );
+        let actor = Actor {
+            user: &user,
+            admin: false,
+        };
         let room = chat
-            .create_room(&RoomName::parse("r").expect("room name"), "")
+            .create_room(actor, "r", "", crate::model::Visibility::Public)
             .await
             .expect("room");
         (Arc::new(chat), user, room, dir)
@@ -581,10 +612,19 @@ mod tests {
         let first = stored(&chat, &room, &user, "one").await;
         let second = stored(&chat, &room, &user, "two").await;
         let (outbox, receiver) = Outbox::new(16, 1 << 20);
+        // A replay reads only while its connection is in the room.
+        let actor = Actor {
+            user: &user,
+            admin: false,
+        };
+        chat.enter(actor, "r", REPLAYED, &outbox, |_, _| Vec::new())
+            .await
+            .expect("joined");
         let replay = Replay {
             room: "r".into(),
             room_id: room.id,
             since: 0,
+            conn: REPLAYED,
         };
         assert!(outbox.push(Outbound::Replay(Box::new(replay))));
         // Both were also queued live behind the marker.
@@ -617,10 +657,19 @@ mod tests {
         // 8 KiB: pages of 2 KiB of content, three of these messages each.
         let budget = 8 * 1024;
         let (outbox, receiver) = Outbox::new(1000, budget);
+        // A replay reads only while its connection is in the room.
+        let actor = Actor {
+            user: &user,
+            admin: false,
+        };
+        chat.enter(actor, "r", REPLAYED, &outbox, |_, _| Vec::new())
+            .await
+            .expect("joined");
         let replay = Replay {
             room: "r".into(),
             room_id: room.id,
             since: 0,
+            conn: REPLAYED,
         };
         assert!(outbox.push(Outbound::Replay(Box::new(replay))));
         // A peer that read one frame and stopped: the writer is stuck in

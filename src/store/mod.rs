@@ -10,6 +10,8 @@
 
 mod batch;
 mod decode;
+#[cfg(test)]
+mod membership_tests;
 mod postgres;
 mod queries;
 mod sql;

@@ -315,12 +315,19 @@ async fn fifty_clients_twenty_messages_each_all_see_one_order() {
         tokens.push(s.user(&format!("user{i:02}")).await);
     }
     let mut sockets = Vec::new();
-    for t in &tokens {
-        sockets.push(s.compat("general", t).await);
+    for (i, t) in tokens.iter().enumerate() {
+        let mut ws = s.compat("general", t).await;
+        // The join is done once its own notice comes (it reads the
+        // user's access first): only then is the next one surely later.
+        assert_eq!(
+            next_text(&mut ws).await,
+            format!("User 'user{i:02}' joined room 'general'.")
+        );
+        sockets.push(ws);
     }
-    // Everyone's own join notice, then those of later joiners.
+    // The join notices of later joiners.
     for (i, ws) in sockets.iter_mut().enumerate() {
-        for _ in i..50 {
+        for _ in i + 1..50 {
             next_text(ws).await;
         }
     }

@@ -22,7 +22,11 @@ async fn register_then_log_in_then_who_am_i() {
 
     let (status, me) = s.get_json("/users/me", Some(access)).await;
     assert_eq!(status, 200);
-    assert_eq!(me, json!({"id": body["id"], "username": "alice"}));
+    // The chapter's fields, and whether the caller is a server admin.
+    assert_eq!(
+        me,
+        json!({"id": body["id"], "username": "alice", "admin": false})
+    );
 }
 
 #[tokio::test]

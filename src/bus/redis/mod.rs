@@ -14,7 +14,7 @@
 mod wire;
 
 use super::{Bus, BusError, INBOUND_QUEUE, Inbound, InboundStream, MembershipChange};
-use crate::model::RoomEvent;
+use crate::model::{RoomEntry, RoomEvent};
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use redis::AsyncCommands;
@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use wire::{Envelope, WireEvent};
+use wire::{Envelope, WireAccess, WireAdded, WireEvent};
 
 #[derive(Debug, Clone)]
 pub struct RedisSettings {
@@ -180,8 +180,20 @@ impl RedisBus {
                     .collect(),
             ));
         }
+        let access: Vec<RoomEvent> = envelope
+            .access
+            .into_iter()
+            .filter_map(WireAccess::into_event)
+            .collect();
+        if !access.is_empty() {
+            inbound.push(Inbound::Events(access));
+        }
         if !envelope.ended_sessions.is_empty() {
             inbound.push(Inbound::SessionsEnded(envelope.ended_sessions));
+        }
+        for added in envelope.added {
+            let (users, entry) = added.into_entry();
+            inbound.push(Inbound::Added { users, entry });
         }
         inbound
     }
@@ -222,12 +234,9 @@ impl RedisBus {
         if events.is_empty() {
             return Ok(());
         }
-        self.send_envelope(&Envelope {
-            origin: self.node.clone(),
-            events,
-            ended_sessions: Vec::new(),
-        })
-        .await
+        let mut envelope = Envelope::new(&self.node);
+        envelope.events = events;
+        self.send_envelope(&envelope).await
     }
 
     async fn send_envelope(&self, envelope: &Envelope) -> Result<(), BusError> {
@@ -270,22 +279,46 @@ impl RedisBus {
 #[async_trait]
 impl Bus for RedisBus {
     async fn publish(&self, events: &[&RoomEvent]) -> Result<(), BusError> {
-        self.send(
-            events
-                .iter()
-                .filter_map(|e| WireEvent::from_event(e))
-                .collect(),
-        )
-        .await
+        // Access changes go in their own envelopes, so that they keep their
+        // place among the events around them.
+        for run in events.chunk_by(|a, b| is_access(a) == is_access(b)) {
+            match run.first() {
+                Some(first) if is_access(first) => {
+                    let mut envelope = Envelope::new(&self.node);
+                    envelope.access = run
+                        .iter()
+                        .filter_map(|e| match e {
+                            RoomEvent::Access { room, change } => {
+                                Some(WireAccess::new(room, change))
+                            }
+                            _ => None,
+                        })
+                        .collect();
+                    self.send_envelope(&envelope).await?;
+                }
+                _ => {
+                    self.send(
+                        run.iter()
+                            .filter_map(|e| WireEvent::from_event(e))
+                            .collect(),
+                    )
+                    .await?;
+                }
+            }
+        }
+        Ok(())
     }
 
     async fn end_sessions(&self, sessions: &[i64]) -> Result<(), BusError> {
-        self.send_envelope(&Envelope {
-            origin: self.node.clone(),
-            events: Vec::new(),
-            ended_sessions: sessions.to_vec(),
-        })
-        .await
+        let mut envelope = Envelope::new(&self.node);
+        envelope.ended_sessions = sessions.to_vec();
+        self.send_envelope(&envelope).await
+    }
+
+    async fn tell_added(&self, users: &[i64], entry: &RoomEntry) -> Result<(), BusError> {
+        let mut envelope = Envelope::new(&self.node);
+        envelope.added = vec![WireAdded::new(users, entry)];
+        self.send_envelope(&envelope).await
     }
 
     async fn announce(&self, change: MembershipChange) {
@@ -348,4 +381,8 @@ impl Bus for RedisBus {
         users.sort_unstable();
         Ok(users)
     }
+}
+
+fn is_access(event: &&RoomEvent) -> bool {
+    matches!(event, RoomEvent::Access { .. })
 }

@@ -3,7 +3,10 @@
 //! joins and leaves (the chapter's lines). Per-user presence is read from
 //! Redis itself, and summaries are made by each node for its own members.
 
-use crate::model::{RoomEvent, StoredMessage, Timestamp, User};
+use crate::model::{
+    AccessChange, Removal, RoomEntry, RoomEvent, RoomRole, StoredMessage, Timestamp, User,
+    Visibility,
+};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize)]
@@ -16,6 +19,144 @@ pub struct Envelope {
     /// an older version understand the envelopes that carry only events.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ended_sessions: Vec<i64>,
+    /// Changes to who may be in rooms, applied after `events`. A field of
+    /// their own, like `ended_sessions`, for the same reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub access: Vec<WireAccess>,
+    /// Rooms some users were added to, for their sockets.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub added: Vec<WireAdded>,
+}
+
+impl Envelope {
+    pub fn new(origin: &str) -> Self {
+        Self {
+            origin: origin.to_owned(),
+            events: Vec::new(),
+            ended_sessions: Vec::new(),
+            access: Vec::new(),
+            added: Vec::new(),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct WireAccess {
+    room: String,
+    #[serde(flatten)]
+    change: WireChange,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "c", rename_all = "snake_case")]
+enum WireChange {
+    Removed {
+        user_id: i64,
+        why: String,
+        reason: Option<String>,
+    },
+    Muted {
+        user_id: i64,
+        until: Option<i64>,
+    },
+    Unmuted {
+        user_id: i64,
+    },
+    RoomRemoved,
+    Topic {
+        topic: String,
+    },
+}
+
+impl WireAccess {
+    pub fn new(room: &str, change: &AccessChange) -> Self {
+        let change = match change {
+            AccessChange::Removed {
+                user_id,
+                why,
+                reason,
+            } => WireChange::Removed {
+                user_id: *user_id,
+                why: why.as_str().to_owned(),
+                reason: reason.clone(),
+            },
+            AccessChange::Muted { user_id, until } => WireChange::Muted {
+                user_id: *user_id,
+                until: until.map(|t| t.0),
+            },
+            AccessChange::Unmuted { user_id } => WireChange::Unmuted { user_id: *user_id },
+            AccessChange::RoomRemoved => WireChange::RoomRemoved,
+            AccessChange::Topic { topic } => WireChange::Topic {
+                topic: topic.clone(),
+            },
+        };
+        Self {
+            room: room.to_owned(),
+            change,
+        }
+    }
+
+    /// `None` for a removal whose cause this node does not know.
+    pub fn into_event(self) -> Option<RoomEvent> {
+        let change = match self.change {
+            WireChange::Removed {
+                user_id,
+                why,
+                reason,
+            } => AccessChange::Removed {
+                user_id,
+                why: Removal::parse(&why)?,
+                reason,
+            },
+            WireChange::Muted { user_id, until } => AccessChange::Muted {
+                user_id,
+                until: until.map(Timestamp),
+            },
+            WireChange::Unmuted { user_id } => AccessChange::Unmuted { user_id },
+            WireChange::RoomRemoved => AccessChange::RoomRemoved,
+            WireChange::Topic { topic } => AccessChange::Topic { topic },
+        };
+        Some(RoomEvent::Access {
+            room: self.room,
+            change,
+        })
+    }
+}
+
+/// Users added to a room, and the room as they see it.
+#[derive(Serialize, Deserialize)]
+pub struct WireAdded {
+    users: Vec<i64>,
+    name: String,
+    topic: String,
+    visibility: Visibility,
+    role: RoomRole,
+    #[serde(default)]
+    others: Vec<String>,
+}
+
+impl WireAdded {
+    pub fn new(users: &[i64], entry: &RoomEntry) -> Self {
+        Self {
+            users: users.to_vec(),
+            name: entry.name.clone(),
+            topic: entry.topic.clone(),
+            visibility: entry.visibility,
+            role: entry.role,
+            others: entry.others.clone(),
+        }
+    }
+
+    pub fn into_entry(self) -> (Vec<i64>, RoomEntry) {
+        let entry = RoomEntry {
+            name: self.name,
+            topic: self.topic,
+            visibility: self.visibility,
+            role: self.role,
+            others: self.others,
+        };
+        (self.users, entry)
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -93,7 +234,10 @@ impl WireEvent {
                 user: user.clone(),
                 user_id: *user_id,
             },
-            RoomEvent::Presence { .. } | RoomEvent::Roster { .. } => return None,
+            // Access changes travel in an envelope field of their own.
+            RoomEvent::Presence { .. } | RoomEvent::Roster { .. } | RoomEvent::Access { .. } => {
+                return None;
+            }
         })
     }
 
@@ -196,6 +340,43 @@ mod tests {
             }
             other => panic!("not a message: {other:?}"),
         }
+    }
+
+    #[test]
+    fn access_changes_cross_intact() {
+        let changes = [
+            AccessChange::Removed {
+                user_id: 4,
+                why: Removal::Banned,
+                reason: Some("spam".into()),
+            },
+            AccessChange::Muted {
+                user_id: 4,
+                until: Some(Timestamp(9)),
+            },
+            AccessChange::Unmuted { user_id: 4 },
+            AccessChange::RoomRemoved,
+            AccessChange::Topic {
+                topic: "new".into(),
+            },
+        ];
+        for change in changes {
+            let json = serde_json::to_vec(&WireAccess::new("r", &change)).expect("encodes");
+            let back: WireAccess = serde_json::from_slice(&json).expect("decodes");
+            match back.into_event() {
+                Some(RoomEvent::Access { room, change: got }) => {
+                    assert_eq!((room.as_str(), got), ("r", change));
+                }
+                other => panic!("not an access change: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn an_envelope_of_an_older_node_still_reads() {
+        let old = br#"{"origin":"n1","events":[]}"#;
+        let envelope: Envelope = serde_json::from_slice(old).expect("decodes");
+        assert!(envelope.access.is_empty() && envelope.added.is_empty());
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! The HTTP history endpoint answers with `MessageBody`, the `message`
 //! event's fields: one message, one shape.
 
-use crate::model::{StoredMessage, Timestamp};
+use crate::chat::notice::RoomEntry;
+use crate::model::{Removal, RoomRole, StoredMessage, Timestamp, Visibility};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -22,6 +23,10 @@ pub enum ErrorCode {
     StoreFailed,
     /// An `auth` token that is invalid, expired, or of another session.
     AuthFailed,
+    /// The user may not do that in this room (banned from it).
+    Forbidden,
+    /// The user is muted in this room: they may read, not send or type.
+    Muted,
 }
 
 impl ErrorCode {
@@ -56,6 +61,31 @@ impl<'a> From<&'a StoredMessage> for MessageBody<'a> {
             content: &m.content,
             ts: m.created_at,
             client_id: m.client_id.as_deref(),
+        }
+    }
+}
+
+/// A room as its member sees it in their list (`room_added`; the HTTP
+/// route `GET /users/me/rooms` answers with the same fields).
+#[derive(Debug, Serialize)]
+pub struct RoomBody<'a> {
+    pub name: &'a str,
+    pub topic: &'a str,
+    pub visibility: Visibility,
+    pub role: RoomRole,
+    /// For a direct room: the other members.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub members: Option<&'a [String]>,
+}
+
+impl<'a> From<&'a RoomEntry> for RoomBody<'a> {
+    fn from(entry: &'a RoomEntry) -> Self {
+        Self {
+            name: &entry.name,
+            topic: &entry.topic,
+            visibility: entry.visibility,
+            role: entry.role,
+            members: (entry.visibility == Visibility::Direct).then_some(entry.others.as_slice()),
         }
     }
 }
@@ -109,6 +139,37 @@ pub enum ServerFrame<'a> {
     /// The answer to `auth`: the connection now lives as long as the new token.
     Authenticated {
         expires_in: u64,
+    },
+    /// The user became a member of a room (on any of their connections).
+    RoomAdded {
+        room: RoomBody<'a>,
+    },
+    /// This connection is no longer subscribed to `room`.
+    Removed {
+        room: &'a str,
+        reason: Removal,
+        /// The moderator's words, for a ban.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        message: Option<&'a str>,
+    },
+    /// The room was deleted; the connection is no longer subscribed to it.
+    RoomRemoved {
+        room: &'a str,
+    },
+    /// The user may read `room` but not send or type there, until `until`
+    /// (or until lifted).
+    Muted {
+        room: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        until: Option<Timestamp>,
+    },
+    Unmuted {
+        room: &'a str,
+    },
+    /// The room's topic changed.
+    RoomUpdated {
+        room: &'a str,
+        topic: &'a str,
     },
     Error {
         code: ErrorCode,

@@ -5,8 +5,10 @@ use super::PRESENCE_SUMMARY;
 use super::commands::{self, Command, Refusal};
 use super::frames::{ErrorCode, ServerFrame};
 use crate::auth::AuthError;
+use crate::chat::Silenced;
 use crate::chat::outbox::{Outbound, Replay};
 use crate::chat::publisher::PostError;
+use crate::chat::rooms::RoomError;
 use crate::gateway::close::POLICY_VIOLATION;
 use crate::gateway::reader::Session;
 use crate::gateway::writer::unix_ms;
@@ -19,9 +21,13 @@ const MAX_STRIKES: u32 = 10;
 /// Longest accepted `client_id`.
 const MAX_CLIENT_ID: usize = 128;
 
-/// `/ws/{room}` with v1: subscribed to that room from the start.
-pub async fn open(session: &mut Session, room: Room) {
-    subscribe_to(session, room, None, None).await;
+/// `/ws/{room}` with v1: subscribed to that room from the start, or
+/// closed as the chapter's protocol is when it may not be.
+pub async fn open(session: &mut Session, room: &str) {
+    if let Err(err) = subscribe_to(session, room, None, None).await {
+        let (code, reason) = crate::gateway::compat::refusal(&err);
+        session.closer.close(code, reason);
+    }
 }
 
 pub async fn on_text(session: &mut Session, text: Utf8Bytes) {
@@ -49,13 +55,8 @@ pub async fn on_text(session: &mut Session, text: Utf8Bytes) {
             }
         }
         Command::Typing { room } => {
-            if !session.rooms.contains_key(&room) {
-                return refuse(
-                    session,
-                    reference,
-                    ErrorCode::NotSubscribed,
-                    "not subscribed to this room",
-                );
+            if let Err(silenced) = may_speak(session, &room) {
+                return silent(session, reference, silenced, None);
             }
             if let Err(wait) = session.state.rates.send(session.user.id) {
                 return rate_limited(session, reference, wait);
@@ -134,35 +135,40 @@ fn hello(session: &mut Session, reference: Option<Value>, asked: &[String]) {
 
 async fn subscribe_to(
     session: &mut Session,
-    room: Room,
+    name: &str,
     since: Option<i64>,
     reference: Option<Value>,
-) {
-    let replay = since.map(|since| {
-        Outbound::Replay(Box::new(Replay {
-            room: room.name.clone(),
-            room_id: room.id,
-            since,
-        }))
-    });
-    let name = room.name.clone();
-    if session.rooms.contains_key(&name) {
-        let presence = session.state.chat.online(&name).await;
-        session.send(subscribed(reference.as_ref(), &name, &presence));
-        if let Some(replay) = replay {
+) -> Result<(), RoomError> {
+    let conn = session.conn;
+    let replay = move |room: &Room| {
+        since.map(|since| {
+            Outbound::Replay(Box::new(Replay {
+                room: room.name.clone(),
+                room_id: room.id,
+                since,
+                conn,
+            }))
+        })
+    };
+    if session.is_in(name) {
+        // Asked again. Had the user lost the room, a moderator's change
+        // would have taken the connection out of it.
+        let presence = session.state.chat.online(name).await;
+        session.send(subscribed(reference.as_ref(), name, &presence));
+        if let Some(replay) = session.rooms.get(name).and_then(replay) {
             session.outbox.push(replay);
         }
-        return;
+        return Ok(());
     }
     session
-        .join(room, move |presence| {
+        .enter(name, move |room, presence| {
             let mut greeting = vec![Outbound::Frame(
-                subscribed(reference.as_ref(), &name, &presence).into(),
+                subscribed(reference.as_ref(), &room.name, &presence).into(),
             )];
-            greeting.extend(replay);
+            greeting.extend(replay(room));
             greeting
         })
-        .await;
+        .await
 }
 
 fn subscribed(reference: Option<&Value>, room: &str, presence: &[String]) -> String {
@@ -183,10 +189,15 @@ async fn subscribe(
             "since must be 0 or more",
         );
     }
-    match session.state.chat.room(&room).await {
-        Ok(Some(found)) => subscribe_to(session, found, since, reference).await,
-        Ok(None) => refuse(session, reference, ErrorCode::UnknownRoom, "no such room"),
-        Err(err) => {
+    match subscribe_to(session, &room, since, reference.clone()).await {
+        Ok(()) => {}
+        Err(RoomError::NotFound) => {
+            refuse(session, reference, ErrorCode::UnknownRoom, "no such room");
+        }
+        Err(RoomError::Forbidden(message)) => {
+            refuse(session, reference, ErrorCode::Forbidden, message);
+        }
+        Err(RoomError::Store(err)) => {
             tracing::error!(error = %err, "room lookup failed");
             refuse(
                 session,
@@ -195,7 +206,48 @@ async fn subscribe(
                 "could not look the room up; try again",
             );
         }
+        Err(err) => {
+            tracing::warn!(error = %err, "subscribe refused");
+            refuse(
+                session,
+                reference,
+                ErrorCode::StoreFailed,
+                "could not subscribe now; try again",
+            );
+        }
     }
+}
+
+/// Whether the connection may send or type in `room` now.
+fn may_speak(session: &mut Session, room: &str) -> Result<(), Silenced> {
+    if !session.is_in(room) {
+        return Err(Silenced::NotIn);
+    }
+    session
+        .state
+        .chat
+        .may_speak(room, session.conn, &session.user)
+}
+
+/// Refuses a send or a typing notice the connection may not make.
+fn silent(
+    session: &mut Session,
+    reference: Option<Value>,
+    silenced: Silenced,
+    client_id: Option<&str>,
+) {
+    let (code, message) = match silenced {
+        Silenced::NotIn => (
+            ErrorCode::NotSubscribed,
+            "not subscribed to this room".to_owned(),
+        ),
+        Silenced::Muted(None) => (ErrorCode::Muted, "you are muted in this room".to_owned()),
+        Silenced::Muted(Some(until)) => (
+            ErrorCode::Muted,
+            format!("you are muted in this room until {}", until.to_rfc3339()),
+        ),
+    };
+    session.send(error_frame(reference.as_ref(), code, &message, client_id));
 }
 
 async fn send(
@@ -205,6 +257,9 @@ async fn send(
     content: String,
     client_id: String,
 ) {
+    if let Err(silenced) = may_speak(session, &room) {
+        return silent(session, reference, silenced, Some(&client_id));
+    }
     let Some(room) = session.rooms.get(&room).cloned() else {
         return refuse(
             session,

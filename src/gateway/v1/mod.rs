@@ -10,9 +10,10 @@ mod handlers;
 pub use handlers::{on_text, open, replay_failed};
 
 use crate::chat::event::Event;
+use crate::chat::notice::Notice;
 use crate::model::RoomEvent;
 use axum::extract::ws::Utf8Bytes;
-use frames::{MessageBody, ServerFrame};
+use frames::{MessageBody, RoomBody, ServerFrame};
 
 /// The capability that replaces several `joined`/`left` events told at
 /// once with one `presence` event. Without it a client gets exactly what
@@ -32,7 +33,31 @@ pub fn shows(event: &Event, me: i64, summaries: bool) -> bool {
         RoomEvent::Joined { first, user_id, .. } => *first && *user_id != me,
         RoomEvent::Left { last, user_id, .. } => *last && *user_id != me,
         RoomEvent::Presence { .. } => true,
+        // Applied by the hub; what a connection hears of it is a notice.
+        RoomEvent::Access { .. } => false,
     }
+}
+
+/// The frame of a notice about one of the user's rooms.
+pub fn notice(notice: &Notice) -> String {
+    let frame = match notice {
+        Notice::RoomAdded(entry) => ServerFrame::RoomAdded {
+            room: RoomBody::from(entry),
+        },
+        Notice::Removed { room, why, reason } => ServerFrame::Removed {
+            room,
+            reason: *why,
+            message: reason.as_deref(),
+        },
+        Notice::RoomRemoved { room } => ServerFrame::RoomRemoved { room },
+        Notice::Muted { room, until } => ServerFrame::Muted {
+            room,
+            until: *until,
+        },
+        Notice::Unmuted { room } => ServerFrame::Unmuted { room },
+        Notice::Topic { room, topic } => ServerFrame::RoomUpdated { room, topic },
+    };
+    frame.encode()
 }
 
 /// The notice a connection gets before its access token expires.
@@ -58,6 +83,7 @@ pub fn encode(kind: &RoomEvent) -> Option<Utf8Bytes> {
             false => ServerFrame::Left { room, user },
         },
         RoomEvent::Roster { room, joined, left } => ServerFrame::Presence { room, joined, left },
+        RoomEvent::Access { .. } => return None,
     };
     let mut text = frame.encode();
     text.shrink_to_fit();
