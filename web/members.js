@@ -51,7 +51,8 @@ export async function loadMembers(name) {
     if (handleApiError(err)) return;
     // Not "Loading…" for ever: the error says what happened.
     if (view.members === null) view.members = [];
-    if (S.current === name) el.membersError.textContent = `Could not list the members: ${err.message}`;
+    // Removed meanwhile (a ban refuses this too): the note over the composer says it.
+    if (S.current === name && !S.gone.has(name)) el.membersError.textContent = `Could not list the members: ${err.message}`;
   }
   if (S.current === name) renderMembers();
 }
@@ -81,20 +82,24 @@ function memberItem(name, view, room, member) {
   };
   return h(
     'li',
-    { className: `member${online ? ' online' : ''}`, dataset: { user: member.username, role: member.role } },
+    { className: `member${online ? ' is-online' : ''}`, dataset: { user: member.username, role: member.role } },
     h('span', { className: 'presence-dot', attrs: { title: online ? 'online' : 'offline', 'aria-label': online ? 'online' : 'offline', role: 'img' } }),
     avatar(member.username, 'small'),
-    self
-      ? h('span', { className: 'member-name', text: member.username })
-      : h('button', {
-          className: 'member-name user-link',
-          text: member.username,
-          attrs: { type: 'button', title: `Send ${member.username} a direct message` },
-          dataset: { user: member.username },
-        }),
-    self ? h('span', { className: 'you', text: 'you' }) : null,
-    member.role !== 'member' ? h('span', { className: `role-badge ${member.role}`, text: member.role }) : null,
-    view.mutedUsers.has(member.username) ? h('span', { className: 'role-badge muted', text: 'muted' }) : null,
+    h(
+      'span',
+      { className: 'member-who' },
+      self
+        ? h('span', { className: 'member-name', text: member.username })
+        : h('button', {
+            className: 'member-name user-link',
+            text: member.username,
+            attrs: { type: 'button', title: `Send ${member.username} a direct message` },
+            dataset: { user: member.username },
+          }),
+      self ? h('span', { className: 'you', text: 'you' }) : null,
+      member.role !== 'member' ? h('span', { className: `role-badge ${member.role}`, text: member.role }) : null,
+      view.mutedUsers.has(member.username) ? h('span', { className: 'role-badge muted', text: 'muted' }) : null,
+    ),
     canActOn(room, S.admin, member, self)
       ? memberActions(name, member, { muted: view.mutedUsers.has(member.username), setRoles: canSetRoles(room, S.admin) }, handlers)
       : null,
@@ -108,7 +113,7 @@ export function renderMemberPresence() {
   for (const li of el.memberList.children) {
     const member = view.members?.find((m) => m.username === li.dataset.user);
     const online = view.presenceKnown ? view.online.has(li.dataset.user) : !!member?.online;
-    li.classList.toggle('online', online);
+    li.classList.toggle('is-online', online);
     const dot = li.querySelector('.presence-dot');
     dot.title = online ? 'online' : 'offline';
     dot.setAttribute('aria-label', dot.title);
@@ -124,6 +129,7 @@ export function renderMembers() {
   const room = roomInfo(name);
   const gone = S.gone.get(name);
   const moderator = !gone && canModerate(room, S.admin);
+  if (gone) el.membersError.textContent = '';
   const signature = JSON.stringify([S.session?.username, name, !!gone, moderator, canSetRoles(room, S.admin), view.members, [...view.mutedUsers], view.bans]);
   if (signature === drawn) {
     renderMemberPresence();

@@ -14,6 +14,7 @@ import { renderOnline, renderTyping } from './presence.js';
 import { closeDrawers } from './layout.js';
 import { handleApiError } from './session.js';
 import { renderMembers } from './members.js';
+import { restriction } from './restrictions.js';
 import { renderRoomSettings } from './room-settings.js';
 
 const ROOM_NAME = /^[a-z0-9_-]{1,64}$/;
@@ -162,7 +163,9 @@ export function renderHeader() {
   const badge = direct ? 'direct message' : room?.visibility === 'private' ? 'private' : '';
   el.roomBadge.textContent = badge;
   el.roomBadge.hidden = !badge;
-  el.input.placeholder = S.current ? `Message ${roomLabel(S.current)}` : 'Message';
+  // Closed (removed, muted): the box says so even before the note over it is read.
+  if (restriction(S.current)) el.input.placeholder = 'You cannot write here';
+  else el.input.placeholder = S.current ? `Message ${roomLabel(S.current)}` : 'Message';
 }
 
 export async function enterRoom(name) {

@@ -47,16 +47,19 @@ export async function createRoomViaUi(page, name, topic = '', { visibility = 'pu
 }
 
 /**
- * Counts the page's requests for its list of rooms (GET /users/me/rooms),
- * so that a scenario can tell a room that came with an event from one that
- * came with the list: `count()` now, `since(n)` how many after that.
+ * Makes the page's list of its rooms (GET /users/me/rooms) fail until
+ * `unblock()`, so that a room that appears meanwhile can only have come
+ * with an event (room_added), not with the list the page fetches every
+ * 15 s. `blocked()`: how many requests were refused.
  */
-export function watchRoomListRequests(page) {
+export async function blockRoomList(page) {
   let n = 0;
-  page.on('request', (r) => {
-    if (new URL(r.url()).pathname === '/users/me/rooms') n += 1;
-  });
-  return { count: () => n };
+  const handler = (route) => {
+    n += 1;
+    return route.abort();
+  };
+  await page.route('**/users/me/rooms', handler);
+  return { blocked: () => n, unblock: () => page.unroute('**/users/me/rooms', handler) };
 }
 
 /** Opens the moderation menu of `user` in the member list of the room shown. */

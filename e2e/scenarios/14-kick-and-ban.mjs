@@ -4,7 +4,8 @@
 // more from it (mia, still in, gets kai's next message: lou's page would
 // have had it by then). A kick is no ban: "Rejoin" lets lou back in. Then
 // kai bans him with a reason: lou's page says so with the reason, and
-// "Rejoin" shows the server's refusal. Unbanned, he can rejoin.
+// "Rejoin" shows the server's refusal; after a reload, the room (still
+// in the address) says he is banned. Unbanned, he can rejoin.
 import assert from 'node:assert/strict';
 import { registerViaUi, createRoomViaUi, say, waitForMessage, uniqueName, openMemberMenu } from '../lib/app.mjs';
 
@@ -75,6 +76,15 @@ export default {
     assert.ok(!(await l.textContent('#list-host')).includes('still out'), 'a banned member still receives the room');
     await t.screenshot(l, 'banned');
     await t.screenshot(k, 'moderator');
+
+    // After a reload he is no member (the page knows of no ban), and the address opens the room
+    // again: the server refuses its history (403), and the page says why.
+    await l.reload();
+    await l.waitForSelector('body[data-view="chat"][data-conn="open"]');
+    await l.waitForSelector(`#composer-note:not([hidden]) #composer-note-text:text("You cannot read #${room}: You are banned from this room")`);
+    assert.equal(await l.isDisabled('#composer-input'), true);
+    await l.waitForSelector(`#my-rooms button.gone[data-room="${room}"]`);
+    assert.equal(await l.textContent('#members-error'), '', 'the refusal is said once, over the composer');
 
     // Unbanned: he may come back.
     await k.click(`#ban-list li[data-user="${lou}"] button[data-action="unban"]`);
