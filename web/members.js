@@ -141,7 +141,7 @@ export function renderMembers() {
   const members = gone ? [] : byRank(view.members || []);
   el.memberCount.textContent = String(members.length);
   el.membersNote.hidden = !gone && view.members !== null;
-  el.membersNote.textContent = gone ? 'You are no longer a member of this room.' : 'Loading the members…';
+  el.membersNote.textContent = gone ? (gone.reason === 'deleted' ? 'This room was deleted.' : 'You are no longer a member of this room.') : 'Loading the members…';
   el.memberList.replaceChildren(...members.map((m) => memberItem(name, view, room, m)));
   if (open) {
     const again = [...el.memberList.children].find((li) => li.dataset.user === open)?.querySelector('details');

@@ -2,8 +2,11 @@
 // with a note (live, `muted`), and lifting it opens it again (`unmuted`);
 // a new topic shows in everyone's header at once (`room_updated`); the
 // owner makes someone a moderator, and a moderator cannot act on the owner.
+// Leaving asks twice, and a public room left can be rejoined. A deleted
+// room (`room_removed`) says so on every page that had it open.
 import assert from 'node:assert/strict';
 import { registerViaUi, createRoomViaUi, say, waitForMessage, uniqueName, openMemberMenu } from '../lib/app.mjs';
+import { http, userToken } from '../lib/client.mjs';
 
 export default {
   name: 'mute, topic and roles from the member panel',
@@ -61,5 +64,27 @@ export default {
     await o.waitForSelector(`#member-list li[data-user="${ned}"][data-role="owner"]`);
     assert.equal(await o.locator(`#member-list li[data-user="${ned}"] details.member-actions`).count(), 0, 'a moderator may act on the owner');
     await t.screenshot(n, 'owner');
+
+    // Leave: the first click only asks.
+    await o.click('#leave-button');
+    await o.waitForSelector(`#leave-button:text("Leave #${room}? Click again")`);
+    assert.equal(await o.isDisabled('#composer-input'), false, 'one click does not leave');
+    await o.click('#leave-button');
+    await o.waitForSelector(`#composer-note-text:text-is("You left #${room}.")`);
+    await o.waitForSelector(`#room-list button.gone[data-room="${room}"]`);
+    await n.waitForSelector(`#member-list li[data-user="${ola}"]`, { state: 'detached' });
+    await o.click('#rejoin-button');
+    await o.waitForSelector('#composer-note', { state: 'hidden' });
+    await n.waitForSelector(`#member-list li[data-user="${ola}"][data-role="member"]`);
+
+    // The owner deletes the room (over HTTP: the page has no button for it).
+    const token = await userToken(t.base, ned);
+    await http(t.base, 'DELETE', `/rooms/${room}`, { token });
+    for (const page of [o, n]) {
+      await page.waitForSelector(`#composer-note:not([hidden]) #composer-note-text:text-is("#${room} was deleted.")`);
+      assert.equal(await page.isVisible('#rejoin-button'), false, 'no rejoining a deleted room');
+      assert.equal(await page.isDisabled('#composer-input'), true);
+    }
+    await t.screenshot(o, 'deleted');
   },
 };
