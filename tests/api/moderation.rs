@@ -204,13 +204,22 @@ async fn ranks_decide_who_acts_on_whom_and_a_room_keeps_an_owner() {
     );
     s.invite(&moderator, room, "rk-plain").await;
 
-    // The topic: moderators and up.
+    // The topic: moderators and up; subscribers hear of it.
+    let mut listener = s.v1("/ws", &plain).await;
+    v1_join(&mut listener, room).await;
     let topic = json!({"topic": "new topic"});
     let (status, body) = s
         .patch_json(&format!("/rooms/{room}"), Some(&moderator), &topic)
         .await;
     assert_eq!(status, 200, "a moderator sets the topic: {body}");
     assert_eq!(body["topic"], "new topic", "{body}");
+    let updated = next_of(&mut listener, "room_updated").await;
+    assert_eq!(
+        (&updated["room"], &updated["topic"]),
+        (&json!(room), &json!("new topic")),
+        "{updated}"
+    );
+    drop(listener);
     refused(
         &s.patch_json(&format!("/rooms/{room}"), Some(&plain), &topic)
             .await,
@@ -464,6 +473,10 @@ async fn a_ban_removes_keeps_out_of_a_public_room_and_lifting_it_lets_back_in() 
     let (status, joined) = s.post_json(&join, Some(&victim), &json!({})).await;
     assert_eq!(status, 201, "{joined}");
     assert_eq!(joined["role"], "member", "{joined}");
+    // Joining over HTTP is announced to the user's open sockets.
+    let added = next_of(&mut victim_v1, "room_added").await;
+    assert_eq!(added["room"]["name"], room, "{added}");
+    assert_eq!(added["room"]["visibility"], "public", "{added}");
     refused(
         &s.post_json(&join, Some(&victim), &json!({})).await,
         409,
@@ -1072,4 +1085,75 @@ async fn bad_input_is_answered_with_a_detail() {
         404,
         "leave a hidden room",
     );
+}
+
+#[tokio::test]
+async fn leaving_over_http_unsubscribes_every_socket_of_the_leaver() {
+    let s = spawn().await;
+    let owner = s.user("lv-owner").await;
+    let leaver = s.user("lv-leaver").await;
+    let room = "porch";
+    s.create_room(&owner, room, "private").await;
+    s.invite(&owner, room, "lv-leaver").await;
+    let mut v1 = s.v1("/ws", &leaver).await;
+    v1_join(&mut v1, room).await;
+    let mut chapter = s.compat(room, &leaver).await;
+    next_text(&mut chapter).await;
+
+    let (status, body) = s
+        .post_json(&format!("/rooms/{room}/leave"), Some(&leaver), &json!({}))
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let removed = next_of(&mut v1, "removed").await;
+    assert_eq!(
+        (&removed["room"], &removed["reason"]),
+        (&json!(room), &json!("left")),
+        "{removed}"
+    );
+    assert_eq!(
+        close_of(&mut chapter).await,
+        (4003, "left this room".into())
+    );
+    refused(
+        &s.post_json(&format!("/rooms/{room}/leave"), Some(&leaver), &json!({}))
+            .await,
+        404,
+        "leave twice",
+    );
+    assert_eq!(
+        v1_subscribe(&mut v1, room, None).await["code"],
+        "unknown_room"
+    );
+}
+
+#[tokio::test]
+async fn admins_make_invite_codes_over_http() {
+    let s = spawn().await;
+    let admin = s.user("ic-admin").await;
+    s.make_admin("ic-admin").await;
+    let user = s.user("ic-user").await;
+    refused(
+        &s.post_json("/admin/invites", Some(&user), &json!({})).await,
+        403,
+        "a user makes an invite",
+    );
+    let (status, invite) = s
+        .post_json(
+            "/admin/invites",
+            Some(&admin),
+            &json!({"uses": 2, "expires_in_s": 3600}),
+        )
+        .await;
+    assert_eq!(status, 201, "{invite}");
+    assert!(
+        invite["code"].as_str().is_some_and(|c| c.len() >= 32),
+        "{invite}"
+    );
+    assert_eq!(invite["uses_left"], 2, "{invite}");
+    assert!(invite["expires_at"].is_string(), "{invite}");
+    let (status, invite) = s
+        .post_json("/admin/invites", Some(&admin), &json!({}))
+        .await;
+    assert_eq!(status, 201, "{invite}");
+    assert!(invite["code"].is_string(), "{invite}");
 }
