@@ -438,3 +438,116 @@ async fn a_session_ended_while_the_bus_was_cut_still_closes_its_sockets_elsewher
     }
     assert!(missed, "the logout was never published while B was cut off");
 }
+
+/// Issue 12 over two nodes: a member connected to B, kicked over HTTP on A,
+/// with a message sent on A as soon as the kick returns. B must remove them
+/// before it delivers that message, on both protocols.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL and Redis (PALAVER_TEST_DATABASE_URL, PALAVER_TEST_REDIS_URL)"]
+async fn a_kick_on_one_node_removes_the_member_on_the_other_before_the_next_message() {
+    let (_, redis) = services();
+    let (a, b) = two_nodes(&redis).await;
+    let owner = a.user("cl-owner").await;
+    let victim = a.user("cl-victim").await;
+    let stayer = a.user("cl-stayer").await;
+    let room = "backroom";
+    a.create_room(&owner, room, "private").await;
+    a.invite(&owner, room, "cl-victim").await;
+    a.invite(&owner, room, "cl-stayer").await;
+
+    let mut victim_v1 = b.v1("/ws", &victim).await;
+    v1_join(&mut victim_v1, room).await;
+    v1_join(&mut victim_v1, "general").await;
+    let mut victim_chapter = b.compat(room, &victim).await;
+    assert_eq!(
+        next_text(&mut victim_chapter).await,
+        "User 'cl-victim' joined room 'backroom'."
+    );
+    let mut stayer_on_b = b.v1("/ws", &stayer).await;
+    v1_join(&mut stayer_on_b, room).await;
+    let mut speaker = a.v1("/ws", &owner).await;
+    v1_join(&mut speaker, room).await;
+    v1_join(&mut speaker, "general").await;
+    // A's messages reach B: the bus is up for both before the kick.
+    v1_say(&mut speaker, room, "cl-before").await;
+    v1_until_message(&mut victim_v1, room, "cl-before", &[]).await;
+    v1_until_message(&mut stayer_on_b, room, "cl-before", &[]).await;
+
+    let r = a
+        .http
+        .delete(a.url(&format!("/rooms/{room}/members/cl-victim")))
+        .bearer_auth(&owner)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    v1_say(&mut speaker, room, "cl-after").await;
+    v1_say(&mut speaker, "general", "cl-marker").await;
+
+    let mut removed = Vec::new();
+    loop {
+        let v = next_json(&mut victim_v1).await;
+        assert!(
+            !(v["type"] == "message" && v["content"] == "cl-after"),
+            "the kicked member got the message sent after the kick: {v}"
+        );
+        if v["type"] == "removed" {
+            removed.push(v.clone());
+        }
+        if v["type"] == "message" && v["content"] == "cl-marker" {
+            break;
+        }
+    }
+    assert_eq!(removed.len(), 1, "{removed:?}");
+    assert_eq!(
+        (&removed[0]["room"], &removed[0]["reason"]),
+        (&json!(room), &json!("kicked")),
+        "{removed:?}"
+    );
+    let close = tokio::time::timeout(PATIENCE, async {
+        loop {
+            match victim_chapter.next().await {
+                Some(Ok(Message::Text(t))) => assert!(
+                    !t.contains("cl-after"),
+                    "the kicked chapter socket got the message sent after the kick: {t}"
+                ),
+                Some(Ok(Message::Close(frame))) => return frame,
+                Some(Ok(_)) => {}
+                other => panic!("expected a close frame, got {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("the chapter socket is closed in time")
+    .expect("a close frame");
+    assert_eq!(
+        (u16::from(close.code), close.reason.as_str()),
+        (4003, "removed from this room")
+    );
+    // Delivery on B went on for the others.
+    v1_until_message(&mut stayer_on_b, room, "cl-after", &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL and Redis (PALAVER_TEST_DATABASE_URL, PALAVER_TEST_REDIS_URL)"]
+async fn an_invite_or_a_dm_on_one_node_reaches_the_invitee_on_the_other() {
+    let (_, redis) = services();
+    let (a, b) = two_nodes(&redis).await;
+    let owner = a.user("ci-owner").await;
+    let guest = a.user("ci-guest").await;
+    let mut on_b = b.v1("/ws", &guest).await;
+    send_json(&mut on_b, json!({"type": "ping", "ref": "ready"})).await;
+    next_of(&mut on_b, "pong").await;
+
+    a.create_room(&owner, "parlour", "private").await;
+    a.invite(&owner, "parlour", "ci-guest").await;
+    let added = next_of(&mut on_b, "room_added").await;
+    assert_eq!(added["room"]["name"], "parlour", "{added}");
+    assert_eq!(added["room"]["role"], "member", "{added}");
+    v1_join(&mut on_b, "parlour").await;
+
+    let dm = a.dm(&owner, &["ci-guest"]).await;
+    let added = next_of(&mut on_b, "room_added").await;
+    assert_eq!(added["room"]["name"], dm.as_str(), "{added}");
+    assert_eq!(added["room"]["visibility"], "direct", "{added}");
+}

@@ -415,3 +415,184 @@ pub async fn send_text(ws: &mut Ws, text: &str) {
 pub async fn send_json(ws: &mut Ws, value: Value) {
     send_text(ws, &value.to_string()).await;
 }
+
+impl TestServer {
+    /// Any method, an optional JSON body; the status and the JSON answer
+    /// (`Null` when the answer is empty, as a 204's is).
+    pub async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut req = self.http.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        let r = req.send().await.expect("request");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn patch_json(&self, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
+        self.request(reqwest::Method::PATCH, path, token, Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        self.request(reqwest::Method::DELETE, path, token, None)
+            .await
+    }
+
+    /// Runs the real binary's `palaver admin ARGS` on this server's store
+    /// while it runs, as an operator would.
+    pub async fn palaver_admin(&self, args: &[&str]) -> std::process::Output {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_palaver"));
+        command
+            .arg("admin")
+            .args(args)
+            .arg("--data-dir")
+            .arg(self.dir.path());
+        if let Some(url) = &self.config.database_url {
+            command.args(["--database-url", url]);
+        }
+        tokio::time::timeout(PATIENCE, command.output())
+            .await
+            .expect("the admin command ends")
+            .expect("the admin command runs")
+    }
+
+    /// `palaver admin user promote NAME`, which must succeed.
+    pub async fn make_admin(&self, username: &str) {
+        let output = self.palaver_admin(&["user", "promote", username]).await;
+        assert!(
+            output.status.success(),
+            "admin user promote {username} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    /// Creates `name` with `visibility` as the holder of `token` (who owns it).
+    pub async fn create_room(&self, token: &str, name: &str, visibility: &str) -> Value {
+        let (status, room) = self
+            .post_json(
+                "/rooms",
+                Some(token),
+                &json!({"name": name, "topic": format!("about {name}"), "visibility": visibility}),
+            )
+            .await;
+        assert_eq!(status, 201, "create {visibility} room {name}: {room}");
+        room
+    }
+
+    /// Adds `username` to `room`, as the holder of `token`.
+    pub async fn invite(&self, token: &str, room: &str, username: &str) -> Value {
+        let (status, member) = self
+            .post_json(
+                &format!("/rooms/{room}/members"),
+                Some(token),
+                &json!({ "username": username }),
+            )
+            .await;
+        assert_eq!(status, 201, "invite {username} to {room}: {member}");
+        member
+    }
+
+    /// A direct room with `others`, opened by the holder of `token`; its name.
+    pub async fn dm(&self, token: &str, others: &[&str]) -> String {
+        let (status, room) = self
+            .post_json("/dms", Some(token), &json!({ "usernames": others }))
+            .await;
+        assert!(
+            status == 201 || status == 200,
+            "dm with {others:?}: {status} {room}"
+        );
+        room["name"].as_str().expect("a DM's name").to_owned()
+    }
+}
+
+/// An RFC 3339 time `secs` from now (negative: in the past).
+pub fn rfc3339_in(secs: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::seconds(secs))
+        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// Sends a v1 subscribe and returns its answer: the `subscribed` frame or
+/// the `error` carrying the same `ref`; skips everything else.
+pub async fn v1_subscribe(ws: &mut Ws, room: &str, since: Option<i64>) -> Value {
+    let reference = format!("sub-{room}");
+    let mut cmd = json!({"type": "subscribe", "room": room, "ref": reference});
+    if let Some(since) = since {
+        cmd["since"] = json!(since);
+    }
+    send_json(ws, cmd).await;
+    loop {
+        let v = next_json(ws).await;
+        let answer = (v["type"] == "subscribed" && v["room"] == room)
+            || (v["type"] == "error" && v["ref"] == reference.as_str());
+        if answer {
+            return v;
+        }
+    }
+}
+
+/// Subscribes, which must succeed.
+pub async fn v1_join(ws: &mut Ws, room: &str) -> Value {
+    let v = v1_subscribe(ws, room, None).await;
+    assert_eq!(v["type"], "subscribed", "subscribe to {room}: {v}");
+    v
+}
+
+/// Sends `content` to `room` and waits for its ack (or the error of that
+/// `client_id`), which it returns.
+pub async fn v1_send(ws: &mut Ws, room: &str, content: &str) -> Value {
+    let client_id = format!("c-{content}");
+    send_json(
+        ws,
+        json!({"type": "send", "room": room, "content": content, "client_id": client_id, "ref": client_id}),
+    )
+    .await;
+    loop {
+        let v = next_json(ws).await;
+        let answer = matches!(v["type"].as_str(), Some("ack" | "error"))
+            && (v["client_id"] == client_id.as_str() || v["ref"] == client_id.as_str());
+        if answer {
+            return v;
+        }
+    }
+}
+
+/// Sends `content`, which must be acknowledged.
+pub async fn v1_say(ws: &mut Ws, room: &str, content: &str) {
+    let v = v1_send(ws, room, content).await;
+    assert_eq!(v["type"], "ack", "send {content:?} to {room}: {v}");
+}
+
+/// Reads v1 events until the `message` in `room` with `content`; panics if
+/// one of `never` (contents of that room) comes first.
+pub async fn v1_until_message(ws: &mut Ws, room: &str, content: &str, never: &[&str]) {
+    loop {
+        let v = next_json(ws).await;
+        if v["type"] != "message" {
+            continue;
+        }
+        let got = v["content"].as_str().unwrap_or_default();
+        assert!(
+            !never.contains(&got),
+            "{got:?} reached a socket it must never reach: {v}"
+        );
+        if v["room"] == room && got == content {
+            return;
+        }
+    }
+}
+
+/// The close code and reason the server ends a socket with.
+pub async fn close_of(ws: &mut Ws) -> (u16, String) {
+    let frame = next_close(ws).await.expect("a close frame");
+    (u16::from(frame.code), frame.reason.to_string())
+}

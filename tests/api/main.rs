@@ -10,6 +10,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod abuse;
+mod access;
+mod admin_cli;
 #[cfg(unix)]
 mod bench_cli;
 mod cluster;
@@ -25,6 +27,7 @@ mod helpers;
 mod hostile_input;
 mod http_api;
 mod layering;
+mod moderation;
 mod origins;
 mod presence;
 mod rates;

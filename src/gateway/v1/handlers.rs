@@ -17,7 +17,7 @@ use axum::extract::ws::Utf8Bytes;
 use serde_json::Value;
 
 /// Bad frames in a row after which the connection is closed (1008).
-const MAX_STRIKES: u32 = 10;
+const MAX_STRIKES: u16 = 10;
 /// Longest accepted `client_id`.
 const MAX_CLIENT_ID: usize = 128;
 
@@ -218,15 +218,21 @@ async fn subscribe(
     }
 }
 
-/// Whether the connection may send or type in `room` now.
+/// Whether the connection may send or type in `room` now: one look at the
+/// room under its lock, no read of the store.
 fn may_speak(session: &mut Session, room: &str) -> Result<(), Silenced> {
-    if !session.is_in(room) {
+    if !session.rooms.contains_key(room) {
         return Err(Silenced::NotIn);
     }
-    session
+    let verdict = session
         .state
         .chat
-        .may_speak(room, session.conn, &session.user)
+        .may_speak(room, session.conn, &session.user);
+    if verdict == Err(Silenced::NotIn) {
+        // A moderator took the connection out since it joined.
+        session.rooms.remove(room);
+    }
+    verdict
 }
 
 /// Refuses a send or a typing notice the connection may not make.
