@@ -61,7 +61,7 @@ import {
   renderRestriction,
   wireAccess,
 } from './access.js';
-import { showMembers, renderMembers, renderMemberPresence, clearMembers, membersMayHaveChanged, isKnownMember, wireMembers } from './members.js';
+import { showMembers, loadMembers, renderMembers, renderMemberPresence, clearMembers, membersMayHaveChanged, noteArrivals, isKnownMember, wireMembers } from './members.js';
 import { showRoomSettings, renderRoomSettings, wireRoomSettings } from './room-settings.js';
 import { wireDms } from './dms.js';
 import { hideNotice } from './notify.js';
@@ -243,6 +243,8 @@ function onEvent(frame) {
         renderMemberPresence();
       }
       onSubscribedAccess(frame);
+      // Subscribing to a public room made me its member: a list read before that lacks me.
+      if (frame.room === S.current && !isKnownMember(frame.room, S.session.username)) loadMembers(frame.room);
       break;
     case 'joined':
     case 'left':
@@ -251,6 +253,7 @@ function onEvent(frame) {
         renderMemberPresence();
       }
       if (frame.type === 'left' || !isKnownMember(frame.room, frame.user)) membersMayHaveChanged(frame.room);
+      if (frame.type === 'joined') noteArrivals(frame.room, [frame.user]);
       break;
     case 'presence':
       if (onRoster(frame)) {
@@ -258,6 +261,7 @@ function onEvent(frame) {
         renderMemberPresence();
       }
       membersMayHaveChanged(frame.room);
+      if (Array.isArray(frame.joined)) noteArrivals(frame.room, frame.joined);
       break;
     case 'room_added':
       onRoomAdded(frame);

@@ -66,6 +66,20 @@ export function membersMayHaveChanged(name) {
   }, REFRESH_AFTER_PRESENCE);
 }
 
+/**
+ * Users who just came online in `name` and are not on its list: in a
+ * public room, subscribing made them members, so they are shown at once as
+ * members; the read that follows (membersMayHaveChanged) corrects their role.
+ */
+export function noteArrivals(name, users) {
+  const view = S.views.get(name);
+  if (!view?.members) return;
+  const missing = users.filter((u) => !view.members.some((m) => m.username === u));
+  if (!missing.length) return;
+  view.members = [...view.members, ...missing.map((username) => ({ username, role: 'member', online: true }))];
+  if (S.current === name) renderMembers();
+}
+
 /** Whether `user` is on the list of the open room (false while it is not known). */
 export function isKnownMember(name, user) {
   return !!S.views.get(name)?.members?.some((m) => m.username === user);
