@@ -439,6 +439,60 @@ async fn a_session_ended_while_the_bus_was_cut_still_closes_its_sockets_elsewher
     assert!(missed, "the logout was never published while B was cut off");
 }
 
+/// A kick published while B heard nothing of the bus: B asks the store,
+/// once it is back, and removes the member all the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL and Redis (PALAVER_TEST_DATABASE_URL, PALAVER_TEST_REDIS_URL)"]
+async fn a_kick_while_the_bus_was_cut_still_removes_the_member_elsewhere() {
+    let (_, redis) = services();
+    let (a, b) = two_nodes(&redis).await;
+    let channel = format!("{}:events", a.config.cluster);
+    let client = redis::Client::open(redis.as_str()).unwrap();
+    let mut admin = client.get_multiplexed_async_connection().await.unwrap();
+    let subscribers = |mut admin: redis::aio::MultiplexedConnection, channel: String| async move {
+        let counts: Vec<(String, i64)> = redis::cmd("PUBSUB")
+            .arg("NUMSUB")
+            .arg(&channel)
+            .query_async(&mut admin)
+            .await
+            .expect("PUBSUB NUMSUB");
+        counts.first().map_or(0, |(_, n)| *n)
+    };
+    let owner = a.user("cut-owner").await;
+    let mut missed = false;
+    for attempt in 0..5 {
+        let room = format!("cut-room{attempt}");
+        let name = format!("cut-victim{attempt}");
+        let victim = a.user(&name).await;
+        a.create_room(&owner, &room, "private").await;
+        a.invite(&owner, &room, &name).await;
+        let mut on_b = b.v1("/ws", &victim).await;
+        v1_join(&mut on_b, &room).await;
+        eventually("both nodes subscribed", || {
+            subscribers(admin.clone(), channel.clone()).map(|n| n == 2)
+        })
+        .await;
+        cut_subscriptions(&mut admin).await;
+        let r = a
+            .http
+            .delete(a.url(&format!("/rooms/{room}/members/{name}")))
+            .bearer_auth(&owner)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 204);
+        if subscribers(admin.clone(), channel.clone()).await == 0 {
+            missed = true;
+        }
+        let removed = next_of(&mut on_b, "removed").await;
+        assert_eq!(removed["room"], json!(room), "{removed}");
+        if missed {
+            break;
+        }
+    }
+    assert!(missed, "the kick was never published while B was cut off");
+}
+
 /// Issue 12 over two nodes: a member connected to B, kicked over HTTP on A,
 /// with a message sent on A as soon as the kick returns. B must remove them
 /// before it delivers that message, on both protocols.
