@@ -93,8 +93,16 @@ run_resume() {
     bench resume --missed 10000 --repeat 5 >"$OUT/resume.json"
     stop_server resume
 }
+run_my_rooms() {
+    # One user in 500 rooms: GET /users/me/rooms, one request at a time.
+    for i in $(seq "$REPEAT"); do
+        start_server
+        bench my-rooms --rooms 500 --requests 200 >"$OUT/my_rooms-$i.json"
+        stop_server "my_rooms-$i"
+    done
+}
 
-for scenario in "${@:-ramp fanout500 slow stalled connections ingest resume}"; do
+for scenario in "${@:-ramp fanout500 slow stalled connections ingest resume my_rooms}"; do
     for s in $scenario; do
         echo "== $s"
         "run_$s"

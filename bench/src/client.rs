@@ -3,6 +3,7 @@
 //! destination port can take more than ~28k connections.
 
 use super::BenchError;
+use futures_util::{StreamExt, TryStreamExt};
 use serde_json::Value;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -99,21 +100,43 @@ pub async fn accounts(node: &Node, prefix: &str, count: usize) -> Result<Vec<Str
 
 /// Makes sure the bench's rooms exist.
 pub async fn ensure_rooms(node: &Node, token: &str, rooms: &[String]) -> Result<(), BenchError> {
+    ensure_rooms_at_once(node, token, rooms, 1).await
+}
+
+/// As `ensure_rooms`, with up to `at_once` creations in flight: hundreds of
+/// rooms one after the other take a while.
+pub async fn ensure_rooms_at_once(
+    node: &Node,
+    token: &str,
+    rooms: &[String],
+    at_once: usize,
+) -> Result<(), BenchError> {
     let http = reqwest::Client::new();
-    for room in rooms {
-        let response = http
-            .post(format!("{}/rooms", node.base))
-            .bearer_auth(token)
-            .json(&serde_json::json!({"name": room, "topic": "palaver bench"}))
-            .send()
-            .await
-            .map_err(|e| BenchError::Setup(format!("create room {room}: {e}")))?;
-        let status = response.status().as_u16();
-        if status != 201 && status != 409 {
-            return Err(BenchError::Setup(format!(
-                "create room {room}: HTTP {status}"
-            )));
-        }
+    futures_util::stream::iter(rooms)
+        .map(|room| create_room(&http, node, token, room))
+        .buffer_unordered(at_once.max(1))
+        .try_collect()
+        .await
+}
+
+async fn create_room(
+    http: &reqwest::Client,
+    node: &Node,
+    token: &str,
+    room: &str,
+) -> Result<(), BenchError> {
+    let response = http
+        .post(format!("{}/rooms", node.base))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"name": room, "topic": "palaver bench"}))
+        .send()
+        .await
+        .map_err(|e| BenchError::Setup(format!("create room {room}: {e}")))?;
+    let status = response.status().as_u16();
+    if status != 201 && status != 409 {
+        return Err(BenchError::Setup(format!(
+            "create room {room}: HTTP {status}"
+        )));
     }
     Ok(())
 }

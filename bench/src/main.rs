@@ -2,12 +2,14 @@
 //! speaks both protocols to one or more palaver nodes and checks every
 //! delivery (loss, duplicates, order).
 //!
-//! Modes: `fanout`, `ramp`, `connections`, `ingest`, `resume`, `stalled`.
+//! Modes: `fanout`, `ramp`, `connections`, `ingest`, `resume`, `stalled`,
+//! `my-rooms`.
 //! See docs/benchmarks.md for the method and the figures.
 
 mod client;
 mod connections;
 mod fanout;
+mod my_rooms;
 mod report;
 mod resume;
 mod stalled;
@@ -23,6 +25,8 @@ enum BenchError {
     Setup(String),
     #[error("connect: {0}")]
     Connect(String),
+    #[error("request: {0}")]
+    Request(String),
     #[error("too many open files")]
     FileLimit,
     #[error("writing {0}: {1}")]
@@ -153,6 +157,18 @@ enum Mode {
         #[arg(long, default_value_t = 5)]
         repeat: usize,
     },
+    /// `GET /users/me/rooms` for a user in N rooms (one account of its own;
+    /// `--users` does not apply).
+    MyRooms {
+        #[arg(long, default_value_t = 500)]
+        rooms: usize,
+        /// Timed requests, after one that checks the list.
+        #[arg(long, default_value_t = 200)]
+        requests: usize,
+        /// Requests in flight at once.
+        #[arg(long, default_value_t = 1)]
+        concurrency: usize,
+    },
 }
 
 #[tokio::main]
@@ -182,7 +198,13 @@ async fn run(args: BenchArgs) -> Result<(), BenchError> {
     let Some(first) = nodes.first().cloned() else {
         return Err(BenchError::Setup("no --url".into()));
     };
-    let tokens = client::accounts(&first, "bench", args.users.max(1)).await?;
+    // `my-rooms` measures one user's list: an account of its own, so that the
+    // rooms other modes created (owned by bench0) do not lengthen it.
+    let (prefix, users) = match args.mode {
+        Mode::MyRooms { .. } => ("bench-mine", 1),
+        _ => ("bench", args.users.max(1)),
+    };
+    let tokens = client::accounts(&first, prefix, users).await?;
     let output = match &args.mode {
         Mode::Fanout(load) => {
             let plan = plan(load, args.wire, "bench-");
@@ -306,6 +328,19 @@ async fn run(args: BenchArgs) -> Result<(), BenchError> {
             client::ensure_rooms(&first, &tokens[0], &["resume-bench".to_owned()]).await?;
             let outcome = resume::run(&first, &tokens[0], "resume-bench", *missed, *repeat).await?;
             json!({"mode": "resume", "result": outcome})
+        }
+        Mode::MyRooms {
+            rooms: room_count,
+            requests,
+            concurrency,
+        } => {
+            let load = my_rooms::Load {
+                rooms: *room_count,
+                requests: *requests,
+                concurrency: *concurrency,
+            };
+            let outcome = my_rooms::run(&first, &tokens[0], load, args.server_pid).await?;
+            json!({"mode": "my_rooms", "result": outcome})
         }
     };
     if args.json {

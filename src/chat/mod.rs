@@ -33,7 +33,7 @@ use hub::{Evicted, Hub, Joining, Member};
 use outbox::{Outbound, Outbox};
 use publisher::{PostError, PostReply, Publisher};
 use rooms::{Actor, Policy, RoomError};
-use sockets::{LiveSockets, Watch};
+use sockets::{LiveSockets, SessionEnd, Watch};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
@@ -225,9 +225,9 @@ impl Chat {
         self.sockets.watch(watch);
     }
 
-    /// Forgets connection `conn` of `user`, which closed.
-    pub fn unwatch_socket(&self, user: i64, conn: ConnId) {
-        self.sockets.unwatch(user, conn);
+    /// Forgets the connection of `user` that registered `end`: it closed.
+    pub fn unwatch_socket(&self, user: i64, end: &std::sync::Weak<dyn SessionEnd>) {
+        self.sockets.unwatch(user, end);
     }
 
     /// Closes the connections of `sessions` (already ended in the store) on

@@ -8,7 +8,6 @@
 
 use super::notice::Notice;
 use super::outbox::{Outbound, Outbox};
-use crate::model::ConnId;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
@@ -18,7 +17,6 @@ pub trait SessionEnd: Send + Sync {
 }
 
 struct Socket {
-    conn: ConnId,
     session: i64,
     end: Weak<dyn SessionEnd>,
     /// Where the user's notices go; `None` for a protocol that shows none.
@@ -29,7 +27,7 @@ struct Socket {
 pub struct Watch {
     pub user: i64,
     pub session: i64,
-    pub conn: ConnId,
+    /// Also what tells this connection from the user's others.
     pub end: Weak<dyn SessionEnd>,
     pub notices: Option<Outbox>,
 }
@@ -48,7 +46,6 @@ impl LiveSockets {
 
     pub fn watch(&self, watch: Watch) {
         let socket = Socket {
-            conn: watch.conn,
             session: watch.session,
             end: watch.end,
             notices: watch.notices,
@@ -58,10 +55,10 @@ impl LiveSockets {
 
     /// Forgets a connection that closed. Explicit rather than a guard's
     /// drop: a guard would add its bytes to every idle connection.
-    pub fn unwatch(&self, user: i64, conn: ConnId) {
+    pub fn unwatch(&self, user: i64, end: &Weak<dyn SessionEnd>) {
         let mut users = self.lock();
         if let Some(list) = users.get_mut(&user) {
-            list.retain(|s| s.conn != conn);
+            list.retain(|s| !Weak::ptr_eq(&s.end, end));
             if list.is_empty() {
                 users.remove(&user);
             }
@@ -128,12 +125,11 @@ mod tests {
         Arc::downgrade(&as_end)
     }
 
-    /// Connection `conn` of user `conn / 10`, in `session`.
-    fn watch(live: &LiveSockets, session: i64, conn: ConnId, flag: &Arc<Flag>) {
+    /// A connection of user `user`, in `session`.
+    fn watch(live: &LiveSockets, session: i64, user: i64, flag: &Arc<Flag>) {
         live.watch(Watch {
-            user: (conn / 10) as i64,
+            user,
             session,
-            conn,
             end: weak(flag),
             notices: None,
         });
@@ -143,9 +139,9 @@ mod tests {
     fn ending_a_session_reaches_its_connections_only() {
         let live = LiveSockets::default();
         let (a, b, other) = (Arc::default(), Arc::default(), Arc::default());
-        watch(&live, 1, 10, &a);
-        watch(&live, 1, 11, &b);
-        watch(&live, 2, 12, &other);
+        watch(&live, 1, 1, &a);
+        watch(&live, 1, 1, &b);
+        watch(&live, 2, 1, &other);
         assert_eq!(live.end(&[1, 3]), 2);
         assert!(a.0.load(Ordering::SeqCst) && b.0.load(Ordering::SeqCst));
         assert!(!other.0.load(Ordering::SeqCst));
@@ -155,11 +151,11 @@ mod tests {
     fn a_closed_connection_leaves_nothing_behind() {
         let live = LiveSockets::default();
         let (flag, other) = (Arc::default(), Arc::default());
-        watch(&live, 1, 10, &flag);
-        watch(&live, 1, 11, &other);
-        live.unwatch(1, 10);
+        watch(&live, 1, 1, &flag);
+        watch(&live, 1, 1, &other);
+        live.unwatch(1, &weak(&flag));
         assert_eq!(live.end(&[1]), 1, "the other one is still there");
-        live.unwatch(1, 11);
+        live.unwatch(1, &weak(&other));
         assert!(live.lock().is_empty());
         assert_eq!(live.end(&[1]), 0);
     }

@@ -15,7 +15,7 @@ use crate::model::{MessageText, Removal, RoomEvent, TextError};
 use axum::extract::ws::Utf8Bytes;
 
 /// Frames in a row dropped for the rate limit after which the connection closes (1008).
-const MAX_OVERRUNS: u32 = 20;
+const MAX_OVERRUNS: u16 = 20;
 
 /// Joins the connection's room. One it may not see is refused as one that
 /// does not exist, the chapter's way: close 1008 "Invalid chat room".

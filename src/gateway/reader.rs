@@ -109,8 +109,10 @@ impl Session {
 /// (compat): past a few, the connection is closed (1008).
 #[derive(Default)]
 pub struct Tally {
-    pub strikes: u32,
-    pub overruns: u32,
+    // Small: they count to 10 and 20, and leave room in the word they share
+    // with `Session::admin`.
+    pub strikes: u16,
+    pub overruns: u16,
 }
 
 /// Serves one upgraded connection until it closes. The setup is done here,
@@ -148,7 +150,6 @@ pub fn run(
     state.chat.watch_socket(Watch {
         user: user.id,
         session: login,
-        conn,
         end,
         notices: (protocol == Protocol::V1).then(|| outbox.clone()),
     });
@@ -238,7 +239,8 @@ async fn serve(mut session: Session, connection: Connection, room: Option<String
     }
     drop(stream);
     let conn = session.conn;
-    session.state.chat.unwatch_socket(session.user.id, conn);
+    let end: Weak<dyn SessionEnd> = Arc::downgrade(&session.closer) as Weak<dyn SessionEnd>;
+    session.state.chat.unwatch_socket(session.user.id, &end);
     drop(session);
     if let Err(err) = writer.await {
         tracing::error!(conn, error = %err, "writer task failed");

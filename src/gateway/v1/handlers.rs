@@ -17,7 +17,7 @@ use axum::extract::ws::Utf8Bytes;
 use serde_json::Value;
 
 /// Bad frames in a row after which the connection is closed (1008).
-const MAX_STRIKES: u32 = 10;
+const MAX_STRIKES: u16 = 10;
 /// Longest accepted `client_id`.
 const MAX_CLIENT_ID: usize = 128;
 
