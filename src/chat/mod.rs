@@ -23,7 +23,7 @@ pub mod sockets;
 use crate::bus::{Bus, InboundStream, MembershipChange};
 use crate::model::{
     AccessChange, ConnId, MessageText, Removal, Room, RoomEvent, RoomName, StoredMessage,
-    Timestamp, User,
+    Timestamp, User, Username, Visibility,
 };
 use crate::store::{NewMessage, Page, Store, StoreError};
 use delivery::{BusNews, Delivery, Fanout};
@@ -86,9 +86,24 @@ async fn sweep_access(store: Arc<dyn Store>, hub: Arc<Hub>, bus: Arc<dyn Bus>) {
             return;
         }
     };
-    let events: Vec<Arc<Event>> = occupancies
+    let mut removed = Vec::new();
+    for o in occupancies
         .iter()
         .filter(|o| refused.contains(&(o.room_id, o.user_id)))
+    {
+        // The store's answer is about members; an admin reads a private
+        // room without being one.
+        match admin_in_private_room(store.as_ref(), o).await {
+            Ok(true) => {}
+            Ok(false) => removed.push(o),
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot check access missed while the bus was down");
+                return;
+            }
+        }
+    }
+    let events: Vec<Arc<Event>> = removed
+        .into_iter()
         .map(|o| {
             Arc::new(Event::new(RoomEvent::Access {
                 room: o.room.clone(),
@@ -107,6 +122,23 @@ async fn sweep_access(store: Arc<dyn Store>, hub: Arc<Hub>, bus: Arc<dyn Bus>) {
         );
         announce_evicted(&bus, hub.deliver_all(events));
     }
+}
+
+/// Whether the user of `o` is a server admin and its room a private one
+/// (rare: asked only of refusals after a reconnect).
+async fn admin_in_private_room(store: &dyn Store, o: &hub::Occupancy) -> Result<bool, StoreError> {
+    let Some(user) = store.user(o.user_id).await? else {
+        return Ok(false);
+    };
+    let (Ok(name), Ok(room)) = (Username::parse(&user.username), RoomName::parse(&o.room)) else {
+        return Ok(false);
+    };
+    let admin = store.account(&name).await?.is_some_and(|a| a.admin);
+    let private = store
+        .room(&room)
+        .await?
+        .is_some_and(|r| r.visibility == Visibility::Private);
+    Ok(admin && private)
 }
 
 /// Tells the other nodes that connections left rooms here (for presence).

@@ -35,9 +35,11 @@ enum Probe {
     Typing,
     /// v1 `send`, after trying to subscribe.
     Send,
+    /// v1 `unsubscribe`, after trying to subscribe.
+    Unsubscribe,
 }
 
-const PROBES: [Probe; 10] = [
+const PROBES: [Probe; 11] = [
     Probe::Room,
     Probe::History,
     Probe::ChapterHistory,
@@ -48,6 +50,7 @@ const PROBES: [Probe; 10] = [
     Probe::Chapter,
     Probe::Typing,
     Probe::Send,
+    Probe::Unsubscribe,
 ];
 
 /// The first thing a socket gets: a text frame (as JSON if it is) or its close.
@@ -133,13 +136,15 @@ async fn observe(s: &TestServer, token: &str, room: &str, probe: Probe) -> Value
             let _ = ws.close(None).await;
             seen
         }
-        Probe::Typing | Probe::Send => {
+        Probe::Typing | Probe::Send | Probe::Unsubscribe => {
             let mut ws = s.v1("/ws", token).await;
             let subscribe = json!({"type": "subscribe", "room": room, "ref": "probe-sub"});
-            let command = if matches!(probe, Probe::Typing) {
-                json!({"type": "typing", "room": room, "ref": "probe"})
-            } else {
-                json!({"type": "send", "room": room, "content": "probe", "client_id": "probe", "ref": "probe"})
+            let command = match probe {
+                Probe::Typing => json!({"type": "typing", "room": room, "ref": "probe"}),
+                Probe::Send => {
+                    json!({"type": "send", "room": room, "content": "probe", "client_id": "probe", "ref": "probe"})
+                }
+                _ => json!({"type": "unsubscribe", "room": room, "ref": "probe"}),
             };
             let mut seen = errors_for(&mut ws, vec![subscribe, command]).await;
             // The subscribe's own answer is the subscribe probes' business.
@@ -179,7 +184,7 @@ fn admitted(probe: Probe, seen: &Value, who: &str, first_message: &str) -> bool 
         }
         Probe::V1RoomPath => seen["frame"]["type"] == "subscribed",
         Probe::Chapter => seen["text"] == format!("User '{who}' joined room '<room>'.").as_str(),
-        Probe::Typing | Probe::Send => seen["errors"] == json!([]),
+        Probe::Typing | Probe::Send | Probe::Unsubscribe => seen["errors"] == json!([]),
     }
 }
 
@@ -191,9 +196,95 @@ struct Actor {
     sees: bool,
 }
 
+/// What someone may try on a room over HTTP besides reading it, acting on
+/// `target` (a member): `{room}` stands for the room. Only tried by those
+/// who may not see the room, who must get a missing room's answer to each
+/// (a member would really do them).
+fn acts(target: &str) -> Vec<(reqwest::Method, String, Option<Value>)> {
+    use reqwest::Method;
+    let on_target = format!("/rooms/{{room}}/members/{target}");
+    let whom = json!({ "username": target });
+    vec![
+        (Method::POST, "/rooms/{room}/join".into(), Some(json!({}))),
+        (Method::POST, "/rooms/{room}/leave".into(), Some(json!({}))),
+        (
+            Method::POST,
+            "/rooms/{room}/members".into(),
+            Some(whom.clone()),
+        ),
+        (
+            Method::PATCH,
+            on_target.clone(),
+            Some(json!({"role": "owner"})),
+        ),
+        (Method::DELETE, on_target, None),
+        (Method::GET, "/rooms/{room}/bans".into(), None),
+        (
+            Method::POST,
+            "/rooms/{room}/bans".into(),
+            Some(whom.clone()),
+        ),
+        (
+            Method::DELETE,
+            format!("/rooms/{{room}}/bans/{target}"),
+            None,
+        ),
+        (Method::GET, "/rooms/{room}/mutes".into(), None),
+        (Method::POST, "/rooms/{room}/mutes".into(), Some(whom)),
+        (
+            Method::DELETE,
+            format!("/rooms/{{room}}/mutes/{target}"),
+            None,
+        ),
+        (
+            Method::PATCH,
+            "/rooms/{room}".into(),
+            Some(json!({"topic": "mine now"})),
+        ),
+        // Last: were it obeyed, the room would be gone for the rest.
+        (Method::DELETE, "/rooms/{room}".into(), None),
+    ]
+}
+
+async fn act(
+    s: &TestServer,
+    token: &str,
+    room: &str,
+    how: &(reqwest::Method, String, Option<Value>),
+) -> Value {
+    let (method, path, body) = how;
+    let answer = s
+        .request(
+            method.clone(),
+            &path.replace("{room}", room),
+            Some(token),
+            body.as_ref(),
+        )
+        .await;
+    serde_json::from_str(&http(answer).to_string().replace(room, "<room>")).expect("still JSON")
+}
+
 /// Every probe for every actor; the failures, each naming actor and path.
-async fn matrix(s: &TestServer, room: &str, actors: &[Actor], first_message: &str) -> Vec<String> {
+async fn matrix(
+    s: &TestServer,
+    room: &str,
+    actors: &[Actor],
+    first_message: &str,
+    target: &str,
+) -> Vec<String> {
     let mut failures = Vec::new();
+    for actor in actors.iter().filter(|a| !a.sees) {
+        for how in acts(target) {
+            let seen = act(s, &actor.token, room, &how).await;
+            let missing = act(s, &actor.token, MISSING, &how).await;
+            if seen != missing {
+                failures.push(format!(
+                    "{} ({}) may not see {room}: {} {} got {seen}, a missing room gets {missing}",
+                    actor.role, actor.name, how.0, how.1
+                ));
+            }
+        }
+    }
     for actor in actors {
         for probe in PROBES {
             let seen = observe(s, &actor.token, room, probe).await;
@@ -351,7 +442,7 @@ async fn a_private_room_is_a_missing_room_to_all_but_its_members_and_admins() {
             sees: true,
         },
     ];
-    let mut failures = matrix(&s, room, &actors, "pr-first").await;
+    let mut failures = matrix(&s, room, &actors, "pr-first", "pr-member").await;
 
     // Anonymous: the same 404 as for a missing room.
     let anonymous = http(s.get_json(&format!("/rooms/{room}"), None).await);
@@ -461,7 +552,7 @@ async fn a_direct_room_is_a_missing_room_to_everyone_outside_it_admins_included(
             sees: true,
         },
     ];
-    let mut failures = matrix(&s, &room, &actors, "dm-first").await;
+    let mut failures = matrix(&s, &room, &actors, "dm-first", "dm-member").await;
     failures.extend(lists(&s, &room, &actors, &["dm-member", "dm-opener"]).await);
 
     // A member's list shows the others in the DM.

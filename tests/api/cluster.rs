@@ -439,6 +439,60 @@ async fn a_session_ended_while_the_bus_was_cut_still_closes_its_sockets_elsewher
     assert!(missed, "the logout was never published while B was cut off");
 }
 
+/// A kick published while B heard nothing of the bus: B asks the store,
+/// once it is back, and removes the member all the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL and Redis (PALAVER_TEST_DATABASE_URL, PALAVER_TEST_REDIS_URL)"]
+async fn a_kick_while_the_bus_was_cut_still_removes_the_member_elsewhere() {
+    let (_, redis) = services();
+    let (a, b) = two_nodes(&redis).await;
+    let channel = format!("{}:events", a.config.cluster);
+    let client = redis::Client::open(redis.as_str()).unwrap();
+    let mut admin = client.get_multiplexed_async_connection().await.unwrap();
+    let subscribers = |mut admin: redis::aio::MultiplexedConnection, channel: String| async move {
+        let counts: Vec<(String, i64)> = redis::cmd("PUBSUB")
+            .arg("NUMSUB")
+            .arg(&channel)
+            .query_async(&mut admin)
+            .await
+            .expect("PUBSUB NUMSUB");
+        counts.first().map_or(0, |(_, n)| *n)
+    };
+    let owner = a.user("cut-owner").await;
+    let mut missed = false;
+    for attempt in 0..5 {
+        let room = format!("cut-room{attempt}");
+        let name = format!("cut-victim{attempt}");
+        let victim = a.user(&name).await;
+        a.create_room(&owner, &room, "private").await;
+        a.invite(&owner, &room, &name).await;
+        let mut on_b = b.v1("/ws", &victim).await;
+        v1_join(&mut on_b, &room).await;
+        eventually("both nodes subscribed", || {
+            subscribers(admin.clone(), channel.clone()).map(|n| n == 2)
+        })
+        .await;
+        cut_subscriptions(&mut admin).await;
+        let r = a
+            .http
+            .delete(a.url(&format!("/rooms/{room}/members/{name}")))
+            .bearer_auth(&owner)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 204);
+        if subscribers(admin.clone(), channel.clone()).await == 0 {
+            missed = true;
+        }
+        let removed = next_of(&mut on_b, "removed").await;
+        assert_eq!(removed["room"], json!(room), "{removed}");
+        if missed {
+            break;
+        }
+    }
+    assert!(missed, "the kick was never published while B was cut off");
+}
+
 /// Issue 12 over two nodes: a member connected to B, kicked over HTTP on A,
 /// with a message sent on A as soon as the kick returns. B must remove them
 /// before it delivers that message, on both protocols.
@@ -550,4 +604,137 @@ async fn an_invite_or_a_dm_on_one_node_reaches_the_invitee_on_the_other() {
     let added = next_of(&mut on_b, "room_added").await;
     assert_eq!(added["room"]["name"], dm.as_str(), "{added}");
     assert_eq!(added["room"]["visibility"], "direct", "{added}");
+}
+
+/// A chapter socket's text frames up to its close, and the close.
+async fn chapter_until_close(ws: &mut Ws) -> (Vec<String>, (u16, String)) {
+    let mut texts = Vec::new();
+    let close = tokio::time::timeout(PATIENCE, async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(t))) => texts.push(t.to_string()),
+                Some(Ok(Message::Close(Some(c)))) => {
+                    return (u16::from(c.code), c.reason.to_string());
+                }
+                Some(Ok(Message::Close(None))) | None => return (0, "no close frame".into()),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => panic!("expected a close frame, got error {e}"),
+            }
+        }
+    })
+    .await
+    .expect("closed in time");
+    (texts, close)
+}
+
+/// Ban, mute and room deletion done over HTTP on A, for sockets on B.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL and Redis (PALAVER_TEST_DATABASE_URL, PALAVER_TEST_REDIS_URL)"]
+async fn a_ban_a_mute_and_a_deletion_on_one_node_act_on_the_other() {
+    let (_, redis) = services();
+    let (a, b) = two_nodes(&redis).await;
+    let owner = a.user("cm-owner").await;
+    let banned = a.user("cm-banned").await;
+    let muted = a.user("cm-muted").await;
+    let stayer = a.user("cm-stayer").await;
+    let room = "arena";
+    a.create_room(&owner, room, "public").await;
+
+    let mut banned_v1 = b.v1("/ws", &banned).await;
+    v1_join(&mut banned_v1, room).await;
+    v1_join(&mut banned_v1, "general").await;
+    let mut banned_chapter = b.compat(room, &banned).await;
+    next_text(&mut banned_chapter).await;
+    let mut muted_v1 = b.v1("/ws", &muted).await;
+    v1_join(&mut muted_v1, room).await;
+    let mut muted_chapter = b.compat(room, &muted).await;
+    next_text(&mut muted_chapter).await;
+    let mut stayer_on_b = b.v1("/ws", &stayer).await;
+    v1_join(&mut stayer_on_b, room).await;
+    let mut speaker = a.v1("/ws", &owner).await;
+    v1_join(&mut speaker, room).await;
+    v1_join(&mut speaker, "general").await;
+    v1_say(&mut speaker, room, "cm-warm").await;
+    v1_until_message(&mut stayer_on_b, room, "cm-warm", &[]).await;
+
+    let (status, body) = a
+        .post_json(
+            &format!("/rooms/{room}/bans"),
+            Some(&owner),
+            &json!({"username": "cm-banned", "reason": "rude"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    v1_say(&mut speaker, room, "cm-after-ban").await;
+    v1_say(&mut speaker, "general", "cm-ban-marker").await;
+    let mut removed = Vec::new();
+    loop {
+        let v = next_json(&mut banned_v1).await;
+        assert!(
+            !(v["type"] == "message" && v["content"] == "cm-after-ban"),
+            "the banned member got the message sent after the ban: {v}"
+        );
+        if v["type"] == "removed" {
+            removed.push(v.clone());
+        }
+        if v["type"] == "message" && v["content"] == "cm-ban-marker" {
+            break;
+        }
+    }
+    assert_eq!(removed.len(), 1, "{removed:?}");
+    assert_eq!(
+        (&removed[0]["reason"], &removed[0]["message"]),
+        (&json!("banned"), &json!("rude")),
+        "{removed:?}"
+    );
+    let (texts, close) = chapter_until_close(&mut banned_chapter).await;
+    assert!(
+        !texts.iter().any(|t| t.contains("cm-after-ban")),
+        "{texts:?}"
+    );
+    assert_eq!(close, (4003, "banned from this room".into()));
+    assert_eq!(
+        v1_subscribe(&mut banned_v1, room, None).await["code"],
+        "forbidden"
+    );
+
+    let (status, body) = a
+        .post_json(
+            &format!("/rooms/{room}/mutes"),
+            Some(&owner),
+            &json!({"username": "cm-muted"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(next_of(&mut muted_v1, "muted").await["room"], room);
+    let refused = v1_send(&mut muted_v1, room, "cm-muted-v1").await;
+    assert_eq!(refused["code"], "muted", "{refused}");
+    send_text(&mut muted_chapter, "cm-muted-chapter").await;
+    v1_say(&mut speaker, room, "cm-mute-marker").await;
+    v1_until_message(
+        &mut stayer_on_b,
+        room,
+        "cm-mute-marker",
+        &["cm-muted-v1", "cm-muted-chapter"],
+    )
+    .await;
+
+    let r = a
+        .http
+        .delete(a.url(&format!("/rooms/{room}")))
+        .bearer_auth(&owner)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(
+        next_of(&mut stayer_on_b, "room_removed").await["room"],
+        room
+    );
+    let (_, close) = chapter_until_close(&mut muted_chapter).await;
+    assert_eq!(close, (4004, "room deleted".into()));
+    assert_eq!(
+        b.get_json(&format!("/rooms/{room}"), Some(&stayer)).await.0,
+        404
+    );
 }

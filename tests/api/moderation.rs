@@ -4,6 +4,7 @@
 
 use crate::helpers::*;
 use futures_util::StreamExt;
+use palaver::chat::rooms::{DeletedHistory, RoomCreation};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -185,6 +186,26 @@ async fn ranks_decide_who_acts_on_whom_and_a_room_keeps_an_owner() {
         403,
         "a moderator kicks a moderator",
     );
+    let bans = format!("/rooms/{room}/bans");
+    let mutes = format!("/rooms/{room}/mutes");
+    for (path, whom, what) in [
+        (&bans, "rk-owner", "a moderator bans the owner"),
+        (&bans, "rk-mod2", "a moderator bans a moderator"),
+        (&mutes, "rk-owner", "a moderator mutes the owner"),
+        (&mutes, "rk-mod2", "a moderator mutes a moderator"),
+        (&bans, "rk-mod", "a moderator bans themselves"),
+    ] {
+        let answer = s
+            .post_json(path, Some(&moderator), &json!({ "username": whom }))
+            .await;
+        assert!(
+            (400..500).contains(&answer.0) && answer.1["detail"].is_string(),
+            "{what}: {answer:?}"
+        );
+        if whom != "rk-mod" {
+            assert_eq!(answer.0, 403, "{what}: {answer:?}");
+        }
+    }
     refused(
         &s.delete(&member(room, "rk-mod"), Some(&plain)).await,
         403,
@@ -332,10 +353,43 @@ async fn a_kicked_member_is_told_unsubscribed_and_hears_nothing_after() {
     let (texts, close) = texts_until_close(&mut victim_chapter).await;
     assert!(!texts.iter().any(|t| t.contains("kk-after")), "{texts:?}");
     assert_eq!(close, (4003, "removed from this room".into()));
-    v1_until_message(&mut other, room, "kk-after", &[]).await;
+    // The others get the message, and see the victim go although the
+    // victim's socket stays open (for general).
+    let (mut heard, mut gone) = (false, false);
+    while !(heard && gone) {
+        let v = next_json(&mut other).await;
+        heard |= v["type"] == "message" && v["content"] == "kk-after";
+        let left = v["type"] == "left" && v["user"] == "kk-victim"
+            || v["type"] == "presence"
+                && v["left"]
+                    .as_array()
+                    .is_some_and(|l| l.contains(&json!("kk-victim")));
+        gone |= left && v["room"] == room;
+    }
+    eventually(
+        "the kicked member is no longer online in the room",
+        || async {
+            let (_, info) = s.get_json(&format!("/rooms/{room}"), Some(&owner)).await;
+            info["online"]
+                .as_array()
+                .is_some_and(|o| !o.contains(&json!("kk-victim")))
+        },
+    )
+    .await;
 
     let sent = v1_send(&mut victim_v1, room, "kk-late").await;
     assert_eq!(sent["code"], "not_subscribed", "{sent}");
+    send_json(
+        &mut victim_v1,
+        json!({"type": "typing", "room": room, "ref": "kk-typing"}),
+    )
+    .await;
+    let typing = next_of(&mut victim_v1, "error").await;
+    assert_eq!(
+        (&typing["code"], &typing["ref"]),
+        (&json!("not_subscribed"), &json!("kk-typing")),
+        "{typing}"
+    );
     let again = v1_subscribe(&mut victim_v1, room, None).await;
     assert_eq!(again["code"], "unknown_room", "{again}");
     assert!(
@@ -414,7 +468,17 @@ async fn a_ban_removes_keeps_out_of_a_public_room_and_lifting_it_lets_back_in() 
     assert!(!texts.iter().any(|t| t.contains("bn-after")), "{texts:?}");
     assert_eq!(close, (4003, "banned from this room".into()));
 
-    // Kept out, every way in.
+    // Kept out, every way in; reading too.
+    for path in [
+        format!("/rooms/{room}/messages"),
+        format!("/messages/{room}"),
+    ] {
+        let answer = s.get_json(&path, Some(&victim)).await;
+        assert!(
+            (400..500).contains(&answer.0) && answer.1["detail"].is_string(),
+            "a banned user reads {path}: {answer:?}"
+        );
+    }
     let back = v1_subscribe(&mut victim_v1, room, None).await;
     assert_eq!(back["code"], "forbidden", "{back}");
     let join = format!("/rooms/{room}/join");
@@ -1156,4 +1220,149 @@ async fn admins_make_invite_codes_over_http() {
         .await;
     assert_eq!(status, 201, "{invite}");
     assert!(invite["code"].is_string(), "{invite}");
+}
+
+#[tokio::test]
+async fn with_room_creation_for_admins_only_others_get_403() {
+    let s = spawn_with(|c| c.room_creation = RoomCreation::Admins).await;
+    let admin = s.user("rc-admin").await;
+    s.make_admin("rc-admin").await;
+    let user = s.user("rc-user").await;
+    for visibility in ["public", "private"] {
+        let name = format!("rc-{visibility}");
+        refused(
+            &s.post_json(
+                "/rooms",
+                Some(&user),
+                &json!({"name": name, "visibility": visibility}),
+            )
+            .await,
+            403,
+            "a user creates a room",
+        );
+        s.create_room(&admin, &name, visibility).await;
+    }
+    // Direct rooms are not rooms one creates: anyone may still open one.
+    s.dm(&user, &["rc-admin"]).await;
+    let (_, list) = s.get_json("/rooms", None).await;
+    assert!(list.to_string().contains("rc-public"), "{list}");
+}
+
+#[tokio::test]
+async fn with_purged_history_a_deleted_rooms_name_is_free_again_and_empty() {
+    let s = spawn_with(|c| c.deleted_room_history = DeletedHistory::Purge).await;
+    let owner = s.user("pg-owner").await;
+    s.create_room(&owner, "passing", "public").await;
+    let mut ws = s.v1("/ws", &owner).await;
+    v1_join(&mut ws, "passing").await;
+    v1_say(&mut ws, "passing", "pg-gone").await;
+    assert_eq!(s.delete("/rooms/passing", Some(&owner)).await.0, 204);
+    assert_eq!(next_of(&mut ws, "room_removed").await["room"], "passing");
+    s.create_room(&owner, "passing", "public").await;
+    assert_eq!(s.contents("passing", &owner).await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn an_admin_moderates_a_room_they_are_not_in_but_not_another_admin() {
+    let s = spawn().await;
+    let owner = s.user("am-owner").await;
+    let admin = s.user("am-admin").await;
+    s.user("am-other-admin").await;
+    s.user("am-plain").await;
+    s.make_admin("am-admin").await;
+    s.make_admin("am-other-admin").await;
+    let room = "annex";
+    s.create_room(&owner, room, "private").await;
+    s.invite(&owner, room, "am-plain").await;
+    s.invite(&owner, room, "am-other-admin").await;
+
+    let (status, body) = s
+        .patch_json(
+            &member(room, "am-plain"),
+            Some(&admin),
+            &json!({"role": "moderator"}),
+        )
+        .await;
+    assert_eq!(
+        (status, &body["role"]),
+        (200, &json!("moderator")),
+        "{body}"
+    );
+    let (status, body) = s
+        .post_json(
+            &format!("/rooms/{room}/mutes"),
+            Some(&admin),
+            &json!({"username": "am-plain"}),
+        )
+        .await;
+    assert_eq!(status, 201, "an admin mutes a moderator: {body}");
+    assert_eq!(
+        s.get_json(&format!("/rooms/{room}/mutes"), Some(&admin))
+            .await
+            .0,
+        200
+    );
+    refused(
+        &s.delete(&member(room, "am-other-admin"), Some(&admin))
+            .await,
+        403,
+        "an admin kicks another admin",
+    );
+    refused(
+        &s.post_json(
+            &format!("/rooms/{room}/bans"),
+            Some(&admin),
+            &json!({"username": "am-other-admin"}),
+        )
+        .await,
+        403,
+        "an admin bans another admin",
+    );
+    assert_eq!(
+        s.delete(&member(room, "am-plain"), Some(&admin)).await.0,
+        204,
+        "an admin kicks a moderator"
+    );
+    // All that without becoming a member.
+    let listed: Vec<String> = names(&s, room, &owner)
+        .await
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(listed, ["am-owner", "am-other-admin"]);
+}
+
+#[tokio::test]
+async fn a_mute_with_an_end_says_so_and_ends_by_itself() {
+    let s = spawn().await;
+    let owner = s.user("mx-owner").await;
+    let muted = s.user("mx-muted").await;
+    let room = "hushed";
+    s.create_room(&owner, room, "public").await;
+    let mut ws = s.v1("/ws", &muted).await;
+    v1_join(&mut ws, room).await;
+    let (status, body) = s
+        .post_json(
+            &format!("/rooms/{room}/mutes"),
+            Some(&owner),
+            &json!({"username": "mx-muted", "until": rfc3339_in(2)}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let told = next_of(&mut ws, "muted").await;
+    assert!(told["until"].is_string(), "{told}");
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let answer = v1_send(&mut ws, room, "mx-after").await;
+        if answer["type"] == "ack" {
+            break;
+        }
+        assert_eq!(answer["code"], "muted", "{answer}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still muted after {PATIENCE:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(s.contents(room, &owner).await, ["mx-after"]);
 }

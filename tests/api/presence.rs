@@ -195,6 +195,12 @@ async fn the_chapters_lines_stay_one_per_connection_and_a_newcomer_hears_only_wh
     let s = spawn_with(|c| c.presence_tick = LONG_TICK).await;
     let (a, b) = (s.user("ada").await, s.user("bob").await);
     let mut ada = s.compat("general", &a).await;
+    // A join reads the user's access first: bob's must surely come second.
+    eventually("ada is in the room", || async {
+        let (_, room) = s.get_json("/rooms/general", None).await;
+        room["online"] == json!(["ada"])
+    })
+    .await;
     let mut bob = s.compat("general", &b).await;
     // Both joined within one tick: ada hears both lines in order, bob only
     // his own (he was not there when ada came).
