@@ -423,19 +423,19 @@ impl Chat {
         }
     }
 
-    /// Queues `text` from `author` for `room`; the reply resolves once the
+    /// Queues `text` from `author` for the room (its id and name); the reply resolves once the
     /// message is stored and delivered to this node's members.
     pub async fn post(
         &self,
-        room: &Room,
+        (room_id, room): (i64, &str),
         author: &User,
         text: MessageText,
         client_id: Option<String>,
     ) -> Result<PostReply, PostError> {
         self.publisher
             .submit(NewMessage {
-                room_id: room.id,
-                room: room.name.clone(),
+                room_id,
+                room: room.to_owned(),
                 author: author.clone(),
                 content: text.into_string(),
                 created_at: Timestamp::now(),

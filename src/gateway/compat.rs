@@ -101,7 +101,7 @@ pub async fn on_text(session: &mut Session, text: Utf8Bytes) {
             return;
         }
     };
-    let Some(room) = session.rooms.values().next().cloned() else {
+    let Some((room, room_id)) = session.rooms.iter().next().map(|(n, id)| (n.clone(), *id)) else {
         return;
     };
     // Muted, or removed a moment ago: dropped, as this protocol drops
@@ -109,7 +109,7 @@ pub async fn on_text(session: &mut Session, text: Utf8Bytes) {
     if session
         .state
         .chat
-        .may_speak(&room.name, session.conn, &session.user)
+        .may_speak(&room, session.conn, &session.user)
         .is_err()
     {
         return;
@@ -125,10 +125,14 @@ pub async fn on_text(session: &mut Session, text: Utf8Bytes) {
     }
     session.tally.overruns = 0;
     let user = session.user.username.clone();
-    match session.state.chat.post(&room, &session.user, text, None).await {
+    let posted = session
+        .state
+        .chat
+        .post((room_id, &room), &session.user, text, None);
+    match posted.await {
         Ok(reply) => session.pending.push_back(Box::pin(async move {
             if let Ok(Err(err)) = reply.await {
-                tracing::warn!(%user, room = %room.name, error = %err, "message not stored, not delivered");
+                tracing::warn!(%user, %room, error = %err, "message not stored, not delivered");
             }
             None
         })),

@@ -46,8 +46,9 @@ pub struct Session {
     pub conn: ConnId,
     pub outbox: Outbox,
     pub closer: Arc<Closer>,
-    /// Rooms this connection is in.
-    pub rooms: HashMap<String, Room>,
+    /// Rooms this connection is in, by name, with their ids: all a send
+    /// needs (not the whole room, which every connection would pay for).
+    pub rooms: HashMap<String, i64>,
     /// Replies in the order their commands arrived.
     pub pending: FuturesOrdered<PendingReply>,
     /// What the client did wrong lately, for closing one that keeps at it.
@@ -73,7 +74,7 @@ impl Session {
             .chat
             .enter(actor, name, self.conn, &self.outbox, greeting)
             .await?;
-        self.rooms.insert(room.name.clone(), room);
+        self.rooms.insert(room.name, room.id);
         Ok(())
     }
 

@@ -581,7 +581,10 @@ mod tests {
         text: &str,
     ) -> StoredMessage {
         let text = MessageText::parse(text.into(), 100).expect("text");
-        let reply = chat.post(room, user, text, None).await.expect("accepted");
+        let reply = chat
+            .post((room.id, &room.name), user, text, None)
+            .await
+            .expect("accepted");
         reply.await.expect("answered").expect("stored").message
     }
 
@@ -651,7 +654,10 @@ mod tests {
         let kilobyte = "k".repeat(1000);
         for _ in 0..12 {
             let text = MessageText::parse(kilobyte.clone(), 1000).expect("text");
-            let reply = chat.post(&room, &user, text, None).await.expect("accepted");
+            let reply = chat
+                .post((room.id, &room.name), &user, text, None)
+                .await
+                .expect("accepted");
             reply.await.expect("answered").expect("stored");
         }
         // 8 KiB: pages of 2 KiB of content, three of these messages each.

@@ -21,6 +21,12 @@ use sqlx::{Connection, SqlitePool};
 use std::str::FromStr;
 use std::time::Duration;
 
+/// Reader connections, all opened at the start: a pool that grew later
+/// would open files (the database, its WAL and shared memory) just when
+/// the server may be at its file limit, taking the descriptors kept for
+/// refusing connections clearly (see `http_server::budget`).
+const READERS: u32 = 8;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 pub struct SqliteStore {
@@ -53,8 +59,8 @@ impl SqliteStore {
             options = options.pragma("max_page_count", pages.to_string());
         }
         let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .min_connections(1)
+            .max_connections(READERS)
+            .min_connections(READERS)
             .connect_with(options.clone())
             .await?;
         MIGRATOR.run(&pool).await?;

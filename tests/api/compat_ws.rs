@@ -210,7 +210,17 @@ async fn a_client_that_never_reads_does_not_hold_up_the_room() {
         s.user("sleepy").await,
     );
     let mut sleepy = s.compat("general", &t3).await;
+    assert_eq!(
+        next_text(&mut sleepy).await,
+        "User 'sleepy' joined room 'general'."
+    );
+    // Each join is done before the next connects (a join reads the user's
+    // access first, so back-to-back connections may join in either order).
     let mut q1 = s.compat("general", &t1).await;
+    assert_eq!(
+        next_text(&mut q1).await,
+        "User 'quick1' joined room 'general'."
+    );
     let mut q2 = s.compat("general", &t2).await;
     // Drain the join notices of the readers.
     while next_text(&mut q1).await != "User 'quick2' joined room 'general'." {}

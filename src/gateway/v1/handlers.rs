@@ -12,7 +12,7 @@ use crate::chat::rooms::RoomError;
 use crate::gateway::close::POLICY_VIOLATION;
 use crate::gateway::reader::Session;
 use crate::gateway::writer::unix_ms;
-use crate::model::{MessageText, Room, TextError};
+use crate::model::{MessageText, TextError};
 use axum::extract::ws::Utf8Bytes;
 use serde_json::Value;
 
@@ -140,11 +140,11 @@ async fn subscribe_to(
     reference: Option<Value>,
 ) -> Result<(), RoomError> {
     let conn = session.conn;
-    let replay = move |room: &Room| {
+    let replay = move |room: &str, room_id: i64| {
         since.map(|since| {
             Outbound::Replay(Box::new(Replay {
-                room: room.name.clone(),
-                room_id: room.id,
+                room: room.to_owned(),
+                room_id,
                 since,
                 conn,
             }))
@@ -155,7 +155,7 @@ async fn subscribe_to(
         // would have taken the connection out of it.
         let presence = session.state.chat.online(name).await;
         session.send(subscribed(reference.as_ref(), name, &presence));
-        if let Some(replay) = session.rooms.get(name).and_then(replay) {
+        if let Some(replay) = session.rooms.get(name).and_then(|id| replay(name, *id)) {
             session.outbox.push(replay);
         }
         return Ok(());
@@ -165,7 +165,7 @@ async fn subscribe_to(
             let mut greeting = vec![Outbound::Frame(
                 subscribed(reference.as_ref(), &room.name, &presence).into(),
             )];
-            greeting.extend(replay(room));
+            greeting.extend(replay(&room.name, room.id));
             greeting
         })
         .await
@@ -266,7 +266,7 @@ async fn send(
     if let Err(silenced) = may_speak(session, &room) {
         return silent(session, reference, silenced, Some(&client_id));
     }
-    let Some(room) = session.rooms.get(&room).cloned() else {
+    let Some(room_id) = session.rooms.get(&room).copied() else {
         return refuse(
             session,
             reference,
@@ -314,7 +314,12 @@ async fn send(
     let posted = session
         .state
         .chat
-        .post(&room, &session.user, text, Some(client_id.clone()))
+        .post(
+            (room_id, &room),
+            &session.user,
+            text,
+            Some(client_id.clone()),
+        )
         .await;
     let stored = match posted {
         Ok(stored) => stored,
