@@ -5,10 +5,13 @@
 //! cannot serve SQLite and PostgreSQL from one code base. So that each query
 //! is written once, `sql` holds the text for both dialects, `queries` runs the
 //! one-statement ones and `batch` the append on either backend; `decode` reads
-//! rows. `sqlite` and `postgres` keep only what differs: connection options,
+//! rows; `delegate` writes once the `Store` methods that go straight to
+//! `queries`. `sqlite` and `postgres` keep only what differs: connection options,
 //! migrations, how an append locks, and SQLite's checkpointer.
 
 mod batch;
+#[macro_use]
+mod delegate;
 mod decode;
 #[cfg(test)]
 mod membership_tests;

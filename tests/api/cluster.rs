@@ -538,20 +538,7 @@ async fn a_kick_on_one_node_removes_the_member_on_the_other_before_the_next_mess
     v1_say(&mut speaker, room, "cl-after").await;
     v1_say(&mut speaker, "general", "cl-marker").await;
 
-    let mut removed = Vec::new();
-    loop {
-        let v = next_json(&mut victim_v1).await;
-        assert!(
-            !(v["type"] == "message" && v["content"] == "cl-after"),
-            "the kicked member got the message sent after the kick: {v}"
-        );
-        if v["type"] == "removed" {
-            removed.push(v.clone());
-        }
-        if v["type"] == "message" && v["content"] == "cl-marker" {
-            break;
-        }
-    }
+    let removed = removed_until(&mut victim_v1, "cl-marker", "cl-after").await;
     assert_eq!(removed.len(), 1, "{removed:?}");
     assert_eq!(
         (&removed[0]["room"], &removed[0]["reason"]),
@@ -667,20 +654,7 @@ async fn a_ban_a_mute_and_a_deletion_on_one_node_act_on_the_other() {
     assert_eq!(status, 201, "{body}");
     v1_say(&mut speaker, room, "cm-after-ban").await;
     v1_say(&mut speaker, "general", "cm-ban-marker").await;
-    let mut removed = Vec::new();
-    loop {
-        let v = next_json(&mut banned_v1).await;
-        assert!(
-            !(v["type"] == "message" && v["content"] == "cm-after-ban"),
-            "the banned member got the message sent after the ban: {v}"
-        );
-        if v["type"] == "removed" {
-            removed.push(v.clone());
-        }
-        if v["type"] == "message" && v["content"] == "cm-ban-marker" {
-            break;
-        }
-    }
+    let removed = removed_until(&mut banned_v1, "cm-ban-marker", "cm-after-ban").await;
     assert_eq!(removed.len(), 1, "{removed:?}");
     assert_eq!(
         (&removed[0]["reason"], &removed[0]["message"]),

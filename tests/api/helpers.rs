@@ -596,3 +596,21 @@ pub async fn close_of(ws: &mut Ws) -> (u16, String) {
     let frame = next_close(ws).await.expect("a close frame");
     (u16::from(frame.code), frame.reason.to_string())
 }
+
+/// The `removed` events a v1 socket gets until the message `marker`,
+/// asserting that the message `never` does not come before it.
+pub async fn removed_until(ws: &mut Ws, marker: &str, never: &str) -> Vec<Value> {
+    let mut removed = Vec::new();
+    loop {
+        let v = next_json(ws).await;
+        assert!(
+            !(v["type"] == "message" && v["content"] == never),
+            "a removed member got the message sent after the removal: {v}"
+        );
+        if v["type"] == "removed" {
+            removed.push(v);
+        } else if v["type"] == "message" && v["content"] == marker {
+            return removed;
+        }
+    }
+}
