@@ -160,3 +160,33 @@ pub async fn create_invite(
     });
     Ok((StatusCode::CREATED, axum::Json(body)))
 }
+
+#[derive(Serialize)]
+pub struct InviteOut {
+    id: i64,
+    uses_left: i64,
+    created_at: Timestamp,
+    expires_at: Option<Timestamp>,
+}
+
+/// `GET /admin/invites`: every code, used up and expired ones too, oldest
+/// first (never the codes themselves: only their hashes are kept).
+pub async fn invites(
+    State(state): State<AppState>,
+    AuthCaller(caller): AuthCaller,
+) -> Result<axum::Json<Value>, ApiError> {
+    admin_only(&caller)?;
+    let invites: Vec<InviteOut> = state
+        .invites
+        .list()
+        .await?
+        .into_iter()
+        .map(|i| InviteOut {
+            id: i.id,
+            uses_left: i.uses_left,
+            created_at: i.created_at,
+            expires_at: i.expires_at,
+        })
+        .collect();
+    Ok(axum::Json(json!({ "invites": invites })))
+}

@@ -55,7 +55,10 @@ pub fn routes() -> Router<AppState> {
         .route("/dms", post(direct::open))
         .route("/admin/users", get(admin::users))
         .route("/admin/users/{username}", patch(admin::update_user))
-        .route("/admin/invites", post(admin::create_invite))
+        .route(
+            "/admin/invites",
+            get(admin::invites).post(admin::create_invite),
+        )
         .route("/rooms/{room}/messages", get(messages::page))
         .route("/messages/{room}", get(messages::newest_first))
         .route("/healthz", get(|| async { "ok" }))

@@ -52,6 +52,10 @@ impl SqliteStore {
             // Reads straight from the mapped file instead of copying pages in.
             .pragma("mmap_size", "268435456")
             .pragma("cache_size", "-16384")
+            // Sorts and `IN (…)` lists in memory: a temporary file would
+            // take a descriptor per query, at any moment, the server's file
+            // limit included (its spare for refusing clearly).
+            .pragma("temp_store", "memory")
             // Once the WAL restarts, its file is cut back to this size.
             .pragma("journal_size_limit", WAL_LIMIT_BYTES.to_string());
         if let Some(pages) = page_cap {
@@ -60,16 +64,22 @@ impl SqliteStore {
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(READERS)
-            .min_connections(READERS)
+            // One while migrating; the others below, one by one (sqlx would
+            // open `min_connections` at once, in the background, where they
+            // may find the database locked while another sets its journal
+            // mode), and kept open for good.
+            .min_connections(1)
             .idle_timeout(None)
             .max_lifetime(None)
             .connect_with(options.clone())
             .await?;
-        // Opened now, all of them, rather than when first needed.
-        let opened =
-            futures_util::future::try_join_all((0..READERS).map(|_| pool.acquire())).await?;
-        drop(opened);
         MIGRATOR.run(&pool).await?;
+        // Opened now, all of them, rather than when first needed.
+        let mut opened = Vec::with_capacity(READERS as usize);
+        for _ in 0..READERS {
+            opened.push(pool.acquire().await?);
+        }
+        drop(opened);
         // The writer never checkpoints: SQLite would do it inside a commit,
         // and its fsync would stall every message behind it. A background
         // PASSIVE checkpoint on a reader connection runs beside the writer.

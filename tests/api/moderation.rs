@@ -1220,6 +1220,23 @@ async fn admins_make_invite_codes_over_http() {
         .await;
     assert_eq!(status, 201, "{invite}");
     assert!(invite["code"].is_string(), "{invite}");
+
+    // The list, as `palaver admin invite list` prints it: never the codes.
+    assert_eq!(s.get_json("/admin/invites", Some(&user)).await.0, 403);
+    let (status, listed) = s.get_json("/admin/invites", Some(&admin)).await;
+    assert_eq!(status, 200, "{listed}");
+    let uses: Vec<&Value> = listed["invites"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|i| &i["uses_left"])
+        .collect();
+    assert_eq!(uses, [&json!(2), &json!(1)], "{listed}");
+    assert!(
+        !listed
+            .to_string()
+            .contains(invite["code"].as_str().unwrap())
+    );
 }
 
 #[tokio::test]
