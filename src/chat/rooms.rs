@@ -144,6 +144,13 @@ impl Standing {
     }
 }
 
+/// What a removal answers when the store refuses it, in the words of the
+/// one who asked.
+struct Refusals {
+    not_member: String,
+    last_owner: &'static str,
+}
+
 /// The name of the direct room of exactly these users (any order).
 fn direct_name(members: &[i64]) -> Result<RoomName, RoomError> {
     let mut ids = members.to_vec();
@@ -307,27 +314,12 @@ impl Chat {
                 "You are not a member of this room".into(),
             ));
         }
-        let room = standing.room();
-        match self.store.remove_member(room.id, actor.user.id).await? {
-            MemberChange::Done => {}
-            MemberChange::NotMember => {
-                return Err(RoomError::Missing(
-                    "You are not a member of this room".into(),
-                ));
-            }
-            MemberChange::LastOwner => {
-                return Err(RoomError::Conflict(
-                    "The last owner cannot leave; make someone else an owner first",
-                ));
-            }
-        }
-        let change = AccessChange::Removed {
-            user_id: actor.user.id,
-            why: Removal::Left,
-            reason: None,
+        let refusals = Refusals {
+            not_member: "You are not a member of this room".into(),
+            last_owner: "The last owner cannot leave; make someone else an owner first",
         };
-        self.change_access(&room.name, change).await;
-        Ok(())
+        self.remove(standing.room(), actor.user.id, Removal::Left, refusals)
+            .await
     }
 
     /// The room's members, and who of them is online.
@@ -474,25 +466,12 @@ impl Chat {
         if theirs.role.is_none() {
             return Err(RoomError::Missing(format!("{username} is not a member")));
         }
-        let room = standing.room();
-        match self.store.remove_member(room.id, target.user.id).await? {
-            MemberChange::Done => {}
-            MemberChange::NotMember => {
-                return Err(RoomError::Missing(format!("{username} is not a member")));
-            }
-            MemberChange::LastOwner => {
-                return Err(RoomError::Conflict(
-                    "The room's last owner cannot be removed",
-                ));
-            }
-        }
-        let change = AccessChange::Removed {
-            user_id: target.user.id,
-            why: Removal::Kicked,
-            reason: None,
+        let refusals = Refusals {
+            not_member: format!("{username} is not a member"),
+            last_owner: "The room's last owner cannot be removed",
         };
-        self.change_access(&room.name, change).await;
-        Ok(())
+        self.remove(standing.room(), target.user.id, Removal::Kicked, refusals)
+            .await
     }
 
     /// Bans `username` (a member or not) until `until` or for good.
@@ -741,6 +720,29 @@ impl Chat {
     /// The rooms `user` is a member of.
     pub async fn my_rooms(&self, user: &User) -> Result<Vec<MyRoom>, RoomError> {
         Ok(self.store.my_rooms(user.id).await?)
+    }
+
+    /// Ends `user`'s membership of `room` and takes their sockets out of
+    /// it everywhere (a leave or a kick).
+    async fn remove(
+        &self,
+        room: &Room,
+        user: i64,
+        why: Removal,
+        refusals: Refusals,
+    ) -> Result<(), RoomError> {
+        match self.store.remove_member(room.id, user).await? {
+            MemberChange::Done => {}
+            MemberChange::NotMember => return Err(RoomError::Missing(refusals.not_member)),
+            MemberChange::LastOwner => return Err(RoomError::Conflict(refusals.last_owner)),
+        }
+        let change = AccessChange::Removed {
+            user_id: user,
+            why,
+            reason: None,
+        };
+        self.change_access(&room.name, change).await;
+        Ok(())
     }
 
     /// Applies an access change here (in the room's order) and on every

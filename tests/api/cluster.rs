@@ -73,6 +73,17 @@ async fn cut_subscriptions(admin: &mut redis::aio::MultiplexedConnection) -> i64
         .expect("CLIENT KILL")
 }
 
+/// How many connections listen on the bus's channel.
+async fn subscribers(mut admin: redis::aio::MultiplexedConnection, channel: String) -> i64 {
+    let counts: Vec<(String, i64)> = redis::cmd("PUBSUB")
+        .arg("NUMSUB")
+        .arg(&channel)
+        .query_async(&mut admin)
+        .await
+        .expect("PUBSUB NUMSUB");
+    counts.first().map_or(0, |(_, n)| *n)
+}
+
 async fn online(s: &TestServer, room: &str) -> Vec<String> {
     let (_, body) = s.get_json(&format!("/rooms/{room}"), None).await;
     serde_json::from_value(body["online"].clone()).unwrap_or_default()
@@ -402,15 +413,6 @@ async fn a_session_ended_while_the_bus_was_cut_still_closes_its_sockets_elsewher
     let channel = format!("{}:events", a.config.cluster);
     let client = redis::Client::open(redis.as_str()).unwrap();
     let mut admin = client.get_multiplexed_async_connection().await.unwrap();
-    let subscribers = |mut admin: redis::aio::MultiplexedConnection, channel: String| async move {
-        let counts: Vec<(String, i64)> = redis::cmd("PUBSUB")
-            .arg("NUMSUB")
-            .arg(&channel)
-            .query_async(&mut admin)
-            .await
-            .expect("PUBSUB NUMSUB");
-        counts.first().map_or(0, |(_, n)| *n)
-    };
     let mut missed = false;
     for attempt in 0..5 {
         let token = a.user(&format!("cut-off{attempt}")).await;
@@ -449,15 +451,6 @@ async fn a_kick_while_the_bus_was_cut_still_removes_the_member_elsewhere() {
     let channel = format!("{}:events", a.config.cluster);
     let client = redis::Client::open(redis.as_str()).unwrap();
     let mut admin = client.get_multiplexed_async_connection().await.unwrap();
-    let subscribers = |mut admin: redis::aio::MultiplexedConnection, channel: String| async move {
-        let counts: Vec<(String, i64)> = redis::cmd("PUBSUB")
-            .arg("NUMSUB")
-            .arg(&channel)
-            .query_async(&mut admin)
-            .await
-            .expect("PUBSUB NUMSUB");
-        counts.first().map_or(0, |(_, n)| *n)
-    };
     let owner = a.user("cut-owner").await;
     let mut missed = false;
     for attempt in 0..5 {
