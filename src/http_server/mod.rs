@@ -91,6 +91,10 @@ pub async fn serve(
     let mut backoff = MIN_BACKOFF;
     let mut warned: Option<Instant> = None;
     loop {
+        // A descriptor freed while the spare was lost goes to the spare
+        // first: taken by an ordinary accept, it would leave the next
+        // knock at the limit unanswered until its header timeout.
+        spare.restore();
         let accepted = tokio::select! {
             biased;
             () = stop.cancelled() => break,
@@ -202,12 +206,17 @@ impl Spare {
         Self(open_spare())
     }
 
-    /// Whether a waiting connection was taken and refused.
-    fn refuse_one(&mut self, listener: &TcpListener) -> bool {
+    /// Takes the spare back if it was lost (cheap when it is held).
+    fn restore(&mut self) {
         if self.0.is_none() {
-            // Taking it back failed last time; sockets may have closed since.
             self.0 = open_spare();
         }
+    }
+
+    /// Whether a waiting connection was taken and refused.
+    fn refuse_one(&mut self, listener: &TcpListener) -> bool {
+        // Taking it back failed last time; sockets may have closed since.
+        self.restore();
         let Some(file) = self.0.take() else {
             return false;
         };
