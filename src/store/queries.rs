@@ -661,7 +661,16 @@ where
     }
 
     pub async fn unban(&self, room: i64, user: i64) -> Result<bool, StoreError> {
-        let lifted: Option<i64> = sqlx::query_scalar(&self.sql.unban)
+        self.lift(&self.sql.unban, room, user).await
+    }
+
+    pub async fn bans(&self, room: i64, now: Timestamp) -> Result<Vec<Sanction>, StoreError> {
+        self.in_force(&self.sql.bans, room, now, true).await
+    }
+
+    /// Runs a ban's or a mute's `DELETE … RETURNING`: whether there was one.
+    async fn lift(&self, sql: &str, room: i64, user: i64) -> Result<bool, StoreError> {
+        let lifted: Option<i64> = sqlx::query_scalar(sql)
             .bind(room)
             .bind(user)
             .fetch_optional(&self.pool)
@@ -669,15 +678,28 @@ where
         Ok(lifted.is_some())
     }
 
-    pub async fn bans(&self, room: i64, now: Timestamp) -> Result<Vec<Sanction>, StoreError> {
-        let found = sqlx::query(&self.sql.bans)
+    /// The bans or mutes of `room` in force at `now` (only bans have reasons).
+    async fn in_force(
+        &self,
+        sql: &str,
+        room: i64,
+        now: Timestamp,
+        with_reason: bool,
+    ) -> Result<Vec<Sanction>, StoreError> {
+        let found = sqlx::query(sql)
             .bind(room)
             .bind(now.0)
             .fetch_all(&self.pool)
             .await?;
         found
             .iter()
-            .map(|row| sanction(row, row.try_get("reason")?))
+            .map(|row| {
+                let reason = match with_reason {
+                    true => row.try_get("reason")?,
+                    false => None,
+                };
+                sanction(row, reason)
+            })
             .collect()
     }
 
@@ -701,21 +723,11 @@ where
     }
 
     pub async fn unmute(&self, room: i64, user: i64) -> Result<bool, StoreError> {
-        let lifted: Option<i64> = sqlx::query_scalar(&self.sql.unmute)
-            .bind(room)
-            .bind(user)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(lifted.is_some())
+        self.lift(&self.sql.unmute, room, user).await
     }
 
     pub async fn mutes(&self, room: i64, now: Timestamp) -> Result<Vec<Sanction>, StoreError> {
-        let found = sqlx::query(&self.sql.mutes)
-            .bind(room)
-            .bind(now.0)
-            .fetch_all(&self.pool)
-            .await?;
-        found.iter().map(|row| sanction(row, None)).collect()
+        self.in_force(&self.sql.mutes, room, now, false).await
     }
 
     pub async fn refused_among(
