@@ -707,8 +707,8 @@ async fn a_ban_a_mute_and_a_deletion_on_one_node_act_on_the_other() {
 }
 
 /// Issue 13 over two nodes: a reader on A goes away at a message, misses an
-/// edit, a deletion, three reactions and a message made through A, and
-/// resumes on B; it must get exactly those, in order, once. Both nodes'
+/// edit, a deletion, three reactions (one of them through B) and a message
+/// made through A, and resumes on B; it must get exactly those, in order, once. Both nodes'
 /// live subscribers see the room's stream in one order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs PostgreSQL and Redis (PALAVER_TEST_DATABASE_URL, PALAVER_TEST_REDIS_URL)"]
@@ -733,7 +733,9 @@ async fn changes_missed_on_one_node_are_replayed_once_in_order_on_the_other() {
         .as_i64()
         .unwrap();
     // A's messages reach B: the bus is up for both before anything counts.
+    // Both watchers are read past it, so that they compare from there.
     v1_until_message(&mut on_b, "general", "cx-one", &[]).await;
+    v1_until_message(&mut on_a, "general", "cx-one", &[]).await;
     let two = v1_done(&mut author, sent("cx-two")).await["id"]
         .as_i64()
         .unwrap();
@@ -755,9 +757,10 @@ async fn changes_missed_on_one_node_are_replayed_once_in_order_on_the_other() {
     let react =
         |emoji: &str| json!({"type": "react", "room": "general", "id": one, "emoji": emoji});
     let thumbs = v1_done(&mut author, react("👍")).await;
-    let r = a
+    // One change through B, so that both nodes feed the stream.
+    let r = b
         .http
-        .put(a.url(&reaction_path("general", one, "👍")))
+        .put(b.url(&reaction_path("general", one, "👍")))
         .bearer_auth(&bob)
         .send()
         .await

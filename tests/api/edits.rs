@@ -129,7 +129,7 @@ fn reactions_of(message: &Value) -> Vec<Value> {
     all
 }
 
-/// The contents of `GET /messages/{room}` (the chapter's history).
+/// The contents of `GET /messages/{room}` (the chapter's history, newest first).
 async fn chapter_contents(s: &TestServer, room: &str, token: &str) -> Vec<String> {
     let (status, body) = s.get_json(&format!("/messages/{room}"), Some(token)).await;
     assert_eq!(status, 200, "{body}");
@@ -254,6 +254,13 @@ async fn an_edit_reaches_the_room_in_stream_order_and_history_and_versions_show_
         "the edit between the messages sent before and after it: {seen:?}"
     );
     assert_ascending(&seen);
+    for field in ["edited_at", "deleted", "reactions", "reply_to"] {
+        assert!(
+            seen[0].get(field).is_none(),
+            "a new message has no {field}: {}",
+            seen[0]
+        );
+    }
     let event = &seen[2];
     assert_eq!(
         (&event["id"], &event["user"], &event["content"]),
@@ -669,8 +676,8 @@ async fn authors_moderators_owners_and_admins_delete_and_history_keeps_a_tombsto
     }
     assert_eq!(
         chapter_contents(&s, room, &watcher).await,
-        ["dl-kept", "dl-bobs", "dl-marker"],
-        "the chapter's history omits deleted messages"
+        ["dl-marker", "dl-bobs", "dl-kept"],
+        "the chapter's history (newest first) omits deleted messages"
     );
     for id in [one, five] {
         refused(
@@ -709,6 +716,7 @@ async fn a_muted_member_may_delete_their_own_message_but_not_edit_or_react() {
     let mut quiet = joined(&s, &muted, &[room]).await;
     let mut watch = joined(&s, &watcher, &[room]).await;
     let theirs = say(&mut quiet, room, "mt-before").await;
+    let also = say(&mut quiet, room, "mt-also").await;
     let other = say(&mut speaker, room, "mt-owners").await;
     v1_done(&mut quiet, react(room, other, "👍")).await;
 
@@ -747,6 +755,11 @@ async fn a_muted_member_may_delete_their_own_message_but_not_edit_or_react() {
     );
     let ack = v1_done(&mut quiet, delete(room, theirs)).await;
     let deleted = stream_id(&ack);
+    assert_eq!(
+        s.delete(&message_path(room, also), Some(&muted)).await.0,
+        204,
+        "a muted member deletes their own message over HTTP"
+    );
     say(&mut speaker, room, "mt-marker").await;
 
     let seen = stream_until(&mut watch, room, "mt-marker").await;
@@ -754,9 +767,10 @@ async fn a_muted_member_may_delete_their_own_message_but_not_edit_or_react() {
         .into_iter()
         .filter(|(kind, _)| kind != "message")
         .collect();
-    assert_eq!(changes.len(), 2, "{seen:?}");
+    assert_eq!(changes.len(), 3, "{seen:?}");
     assert_eq!(changes[0].0, "reaction", "the reaction before the mute");
     assert_eq!(changes[1], ("deleted".to_owned(), deleted), "{seen:?}");
+    assert_eq!(changes[2].0, "deleted", "{seen:?}");
     let now = stored(&s, room, &owner, other).await;
     assert_eq!(
         reactions_of(&now),
@@ -916,13 +930,22 @@ async fn reactions_count_once_per_user_and_emoji_and_history_says_whose() {
         "an emoji nobody reacts with any more is not listed: {m}"
     );
 
-    // A message nobody may act on.
-    refused_v1(
-        &mut reactor,
-        react("general", NO_SUCH_ID, "👍"),
-        "not_found",
-    )
-    .await;
+    // Messages nobody may act on: none, and a change's position.
+    for no_message in [NO_SUCH_ID, removed] {
+        refused_v1(
+            &mut reactor,
+            react("general", no_message, "👍"),
+            "not_found",
+        )
+        .await;
+        refused_v1(
+            &mut reactor,
+            unreact("general", no_message, "👍"),
+            "not_found",
+        )
+        .await;
+        refused_v1(&mut author, delete("general", no_message), "not_found").await;
+    }
     let answer = s
         .request(
             Method::PUT,
@@ -1098,6 +1121,16 @@ async fn a_reply_carries_the_originals_author_and_an_excerpt_that_follows_it() {
     assert_eq!(
         stored(&s, "general", &watcher, full_id).await["reply_to"]["excerpt"],
         "o".repeat(100)
+    );
+    // A replay carries it too, as it is now.
+    let mut again = s.v1("/ws", &watcher).await;
+    let sub = v1_subscribe(&mut again, "general", Some(original - 1)).await;
+    assert_eq!(sub["type"], "subscribed", "{sub}");
+    let replayed = stream_until(&mut again, "general", "rp-answer").await;
+    assert_eq!(
+        replayed.last().map(|m| m["reply_to"].clone()),
+        Some(json!({"id": original, "author": "rp-alice", "excerpt": "", "deleted": true})),
+        "{replayed:?}"
     );
 }
 
@@ -1419,7 +1452,8 @@ async fn the_chapter_socket_sees_none_of_the_changes_and_its_history_hides_the_d
     );
     assert_eq!(
         chapter_contents(&s, "general", &carol).await,
-        ["ch-kept-final", "ch-marker"]
+        ["ch-marker", "ch-kept-final"],
+        "newest first, as it is now, without the deleted one"
     );
 }
 
