@@ -18,7 +18,7 @@ use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -164,9 +164,9 @@ struct Book {
     recent: VecDeque<i64>,
     /// Its own acknowledged messages, oldest first, without those it deleted.
     own: VecDeque<i64>,
-    /// The (message, emoji) reactions its own commands left in place, so
-    /// that the next toggle of one is an `unreact`.
-    reacted: HashSet<(i64, usize)>,
+    /// The (message, emoji) reactions its own commands left in place,
+    /// oldest first: toggled off again by later draws.
+    reacted: VecDeque<(i64, usize)>,
     /// Commands not answered yet: sequence number -> (action, planned ns).
     pending: HashMap<u64, (Action, u64)>,
     /// Commands answered yet unknown (a client id not pending).
@@ -192,7 +192,7 @@ impl Book {
         Self {
             recent: VecDeque::with_capacity(RECENT),
             own: VecDeque::with_capacity(RECENT),
-            reacted: HashSet::new(),
+            reacted: VecDeque::with_capacity(RECENT),
             pending: HashMap::new(),
             stray: 0,
             changes: Vec::new(),
@@ -217,6 +217,33 @@ impl Book {
     fn saw_deleted(&mut self, id: i64) {
         self.recent.retain(|m| *m != id);
         self.own.retain(|m| *m != id);
+        self.reacted.retain(|(m, _)| *m != id);
+    }
+
+    /// A reaction toggled: half the time (when it has any) one of the
+    /// sender's own reactions is taken back, so that counts go down as well
+    /// as up; else an emoji on a random recent message, taken back if the
+    /// sender had put it there.
+    fn toggle(&mut self, rng: &mut Rng) -> Command {
+        if !self.reacted.is_empty()
+            && rng.below(2) == 0
+            && let Some((id, emoji)) = self.reacted.remove(rng.below(self.reacted.len()))
+        {
+            return Command::Unreact { id, emoji };
+        }
+        let Some(id) = pick(&self.recent, rng) else {
+            return Command::Send;
+        };
+        let emoji = rng.below(EMOJIS.len());
+        if let Some(at) = self.reacted.iter().position(|r| *r == (id, emoji)) {
+            self.reacted.remove(at);
+            return Command::Unreact { id, emoji };
+        }
+        if self.reacted.len() == RECENT {
+            self.reacted.pop_front();
+        }
+        self.reacted.push_back((id, emoji));
+        Command::React { id, emoji }
     }
 
     /// The next command of the mix. An action with nothing to act on (no
@@ -226,18 +253,7 @@ impl Book {
         let command = if roll < 80 {
             Command::Send
         } else if roll < 90 {
-            match pick(&self.recent, rng) {
-                None => Command::Send,
-                Some(id) => {
-                    let emoji = rng.below(EMOJIS.len());
-                    if self.reacted.remove(&(id, emoji)) {
-                        Command::Unreact { id, emoji }
-                    } else {
-                        self.reacted.insert((id, emoji));
-                        Command::React { id, emoji }
-                    }
-                }
-            }
+            self.toggle(rng)
         } else if roll < 95 {
             pick(&self.own, rng).map_or(Command::Send, |id| Command::Edit { id })
         } else {
@@ -1264,6 +1280,7 @@ mod tests {
         book.recent.extend(100..100 + RECENT as i64);
         let mut rng = Rng::new(7);
         let mut counts = [0u32; 5];
+        let mut in_place = std::collections::HashSet::new();
         for _ in 0..20_000 {
             if book.own.len() < 8 {
                 // Keep it supplied, as the acks would.
@@ -1273,8 +1290,12 @@ mod tests {
             counts[command.action().index()] += 1;
             match command {
                 Command::Edit { id } | Command::Delete { id } => assert!(id >= 1000, "own only"),
-                Command::React { id, .. } | Command::Unreact { id, .. } => {
+                Command::React { id, emoji } => {
                     assert!((100..100 + RECENT as i64).contains(&id));
+                    assert!(in_place.insert((id, emoji)), "not in place already");
+                }
+                Command::Unreact { id, emoji } => {
+                    assert!(in_place.remove(&(id, emoji)), "only its own, once");
                 }
                 Command::Send => {}
             }
@@ -1285,7 +1306,7 @@ mod tests {
             (share(counts[1] + counts[2]) - 0.10).abs() < 0.02,
             "{counts:?}"
         );
-        assert!(counts[2] > 0, "toggles come back as unreacts: {counts:?}");
+        assert!(counts[2] * 3 > counts[1], "counts go down too: {counts:?}");
         assert!((share(counts[3]) - 0.05).abs() < 0.01, "{counts:?}");
         assert!((share(counts[4]) - 0.05).abs() < 0.01, "{counts:?}");
     }
@@ -1304,9 +1325,14 @@ mod tests {
         let mut book = Book::new();
         book.own.push_back(5);
         book.recent.push_back(5);
+        book.reacted.push_back((5, 0));
         let mut rng = Rng::new(3);
-        while book.choose(&mut rng) != (Command::Delete { id: 5 }) {}
-        assert!(book.own.is_empty() && book.recent.is_empty());
+        while book.choose(&mut rng) != (Command::Delete { id: 5 }) {
+            // Kept for the delete to find.
+            book.reacted.push_back((5, 0));
+            book.recent.push_back(5);
+        }
+        assert!(book.own.is_empty() && book.recent.is_empty() && book.reacted.is_empty());
     }
 
     #[test]

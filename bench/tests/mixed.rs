@@ -44,7 +44,7 @@ async fn a_small_mix_converges_on_the_servers_history() {
     assert_eq!(r["disconnected"], 0, "{r}");
     // 2 rooms x 2 senders x 60/s for 2.2 s: some of every kind, or the
     // convergence above checked less than it says.
-    for action in ["send", "react", "edit", "delete"] {
+    for action in ["send", "react", "unreact", "edit", "delete"] {
         assert!(r["acked"][action].as_u64().unwrap() > 0, "{action}: {r}");
     }
     assert!(r["deleted"].as_u64().unwrap() > 0, "{r}");
