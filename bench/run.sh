@@ -101,8 +101,16 @@ run_my_rooms() {
         stop_server "my_rooms-$i"
     done
 }
+run_mixed() {
+    # Sends, edits, deletes and reaction toggles; every member's view must end as the history.
+    for i in $(seq "$REPEAT"); do
+        start_server
+        bench mixed --rooms 4 --members 50 --senders 5 --rate 10 --warmup 2s --duration 10s >"$OUT/mixed-$i.json"
+        stop_server "mixed-$i"
+    done
+}
 
-for scenario in "${@:-ramp fanout500 slow stalled connections ingest resume my_rooms}"; do
+for scenario in "${@:-ramp fanout500 slow stalled connections ingest resume my_rooms mixed}"; do
     for s in $scenario; do
         echo "== $s"
         "run_$s"

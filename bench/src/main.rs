@@ -3,12 +3,13 @@
 //! delivery (loss, duplicates, order).
 //!
 //! Modes: `fanout`, `ramp`, `connections`, `ingest`, `resume`, `stalled`,
-//! `my-rooms`.
+//! `my-rooms`, `mixed`.
 //! See docs/benchmarks.md for the method and the figures.
 
 mod client;
 mod connections;
 mod fanout;
+mod mixed;
 mod my_rooms;
 mod report;
 mod resume;
@@ -31,6 +32,8 @@ enum BenchError {
     FileLimit,
     #[error("writing {0}: {1}")]
     Output(String, std::io::Error),
+    #[error("not converged: {0}")]
+    Diverged(String),
 }
 
 /// Load-test one or more running palaver servers (see docs/benchmarks.md).
@@ -82,6 +85,28 @@ struct LoadArgs {
     /// Bytes of each message (0: just the bench's probe, about 30).
     #[arg(long, default_value_t = 0)]
     size: usize,
+}
+
+/// The `mixed` scenario's load: the flags of `fanout` where they mean the same.
+#[derive(Debug, clap::Args, Clone)]
+struct MixedArgs {
+    #[arg(long, default_value_t = 4)]
+    rooms: usize,
+    #[arg(long, default_value_t = 50)]
+    members: usize,
+    #[arg(long, default_value_t = 5)]
+    senders: usize,
+    /// Commands per second per sender (of all kinds).
+    #[arg(long, default_value_t = 10.0)]
+    rate: f64,
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    warmup: Duration,
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    duration: Duration,
+    /// The longest wait, after sending, for every answer and for the last
+    /// acknowledged entry to reach every member.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    quiet_timeout: Duration,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -169,6 +194,11 @@ enum Mode {
         #[arg(long, default_value_t = 1)]
         concurrency: usize,
     },
+    /// Rooms x members, some sending a mix of sends (80 %), reaction
+    /// toggles (10 %), edits (5 %) and deletes (5 %); every member's view of
+    /// its room must end the same as the server's history (palaver.v1 only;
+    /// fresh rooms each run).
+    Mixed(MixedArgs),
 }
 
 #[tokio::main]
@@ -204,7 +234,15 @@ async fn run(args: BenchArgs) -> Result<(), BenchError> {
         Mode::MyRooms { .. } => ("bench-mine", 1),
         _ => ("bench", args.users.max(1)),
     };
+    if matches!(args.mode, Mode::Mixed(_)) && args.wire != Wire::V1 {
+        return Err(BenchError::Setup(
+            "mixed speaks palaver.v1 only: the chapter's protocol cannot edit, delete or react"
+                .into(),
+        ));
+    }
     let tokens = client::accounts(&first, prefix, users).await?;
+    // Set by a mode whose report is printed and yet fails the run.
+    let mut verdict = Ok(());
     let output = match &args.mode {
         Mode::Fanout(load) => {
             let plan = plan(load, args.wire, "bench-");
@@ -342,13 +380,38 @@ async fn run(args: BenchArgs) -> Result<(), BenchError> {
             let outcome = my_rooms::run(&first, &tokens[0], load, args.server_pid).await?;
             json!({"mode": "my_rooms", "result": outcome})
         }
+        Mode::Mixed(load) => {
+            let plan = mixed::Plan {
+                rooms: load.rooms,
+                members: load.members,
+                senders: load.senders,
+                rate: load.rate,
+                warmup: load.warmup,
+                duration: load.duration,
+                quiet_timeout: load.quiet_timeout,
+                room_prefix: format!("mixed-{}-", client::run_id()),
+            };
+            client::ensure_rooms(&first, &tokens[0], &plan.room_names()).await?;
+            let outcome = mixed::run(&nodes, &tokens, &plan, args.server_pid).await?;
+            if outcome.differences > 0 {
+                for line in &outcome.first_differences {
+                    eprintln!("differs: {line}");
+                }
+                verdict = Err(BenchError::Diverged(format!(
+                    "{} differences, the first {} above",
+                    outcome.differences,
+                    outcome.first_differences.len()
+                )));
+            }
+            json!({"mode": "mixed", "nodes": args.urls, "result": outcome})
+        }
     };
     if args.json {
         println!("{output}");
     } else {
         print_table(&output);
     }
-    Ok(())
+    verdict
 }
 
 fn plan(load: &LoadArgs, wire: Wire, prefix: &str) -> fanout::Plan {
