@@ -155,7 +155,7 @@ export function startReply(id) {
   const view = S.current ? S.views.get(S.current) : null;
   const state = view ? messageIn(view, id) : null;
   if (!state || state.deleted || restriction(view.name)) return;
-  if (mode?.kind === 'edit') cancelEdit();
+  if (mode?.kind === 'edit') endEdit();
   setMode({ kind: 'reply', room: view.name, id, author: state.user, excerpt: excerptOf(state.content), deleted: false });
   el.input.focus();
 }
@@ -181,10 +181,6 @@ function endEdit() {
   setMode(reply && reply.room === S.current ? reply : null);
   el.input.value = draft;
   autosize();
-}
-
-export function cancelEdit() {
-  endEdit();
 }
 
 function saveEdit(text) {

@@ -217,7 +217,7 @@ const TOOLS = [
   ['react', '☺', 'Add a reaction'],
   ['reply', '↩', 'Reply'],
   ['edit', '✎', 'Edit'],
-  ['delete', '🗑', 'Delete'],
+  ['delete', '⌫', 'Delete'],
 ];
 
 /**
