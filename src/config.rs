@@ -147,6 +147,14 @@ pub struct Config {
     /// out of everyone's sight (the name stays taken), or `purge` them.
     #[arg(long, env = "PALAVER_DELETED_ROOM_HISTORY", value_enum, default_value_t = DeletedHistory::Keep)]
     pub deleted_room_history: DeletedHistory,
+    /// How long after sending a message its author may still edit it
+    /// (`15m`, `2h`); unlimited when not given.
+    #[arg(long, env = "PALAVER_EDIT_WINDOW", value_parser = humantime::parse_duration)]
+    pub edit_window: Option<Duration>,
+    /// Whether a message's earlier texts are kept when it is edited, for
+    /// its room's members to see (`GET /rooms/{room}/messages/{id}/versions`).
+    #[arg(long, env = "PALAVER_KEEP_EDIT_HISTORY", default_value_t = true, action = clap::ArgAction::Set)]
+    pub keep_edit_history: bool,
     /// WebSockets one user may have open on this node. 0: no limit.
     #[arg(long, env = "PALAVER_MAX_CONNECTIONS_PER_USER", default_value_t = DEFAULT_MAX_CONNECTIONS_PER_USER)]
     pub max_connections_per_user: u32,
@@ -172,6 +180,8 @@ impl Config {
         Policy {
             room_creation: self.room_creation,
             deleted_history: self.deleted_room_history,
+            edit_window: self.edit_window,
+            keep_edit_history: self.keep_edit_history,
         }
     }
 
@@ -213,6 +223,8 @@ impl Config {
             registration: Registration::Open,
             room_creation: RoomCreation::Anyone,
             deleted_room_history: DeletedHistory::Keep,
+            edit_window: None,
+            keep_edit_history: true,
             max_connections_per_user: DEFAULT_MAX_CONNECTIONS_PER_USER,
             max_connections_per_address: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
             trusted_proxies: Vec::new(),

@@ -4,9 +4,11 @@
 
 use crate::auth::AuthError;
 use crate::auth::throttle::RetryAfter;
+use crate::chat::changes::ActError;
+use crate::chat::publisher::PostError;
 use crate::chat::rooms::RoomError;
 use crate::model::Invalid;
-use crate::store::StoreError;
+use crate::store::{Refusal, StoreError};
 use axum::Json;
 use axum::extract::rejection::{FormRejection, JsonRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -80,6 +82,54 @@ impl From<RoomError> for ApiError {
             RoomError::Conflict(detail) => Self::Conflict(detail.into()),
             RoomError::Invalid(detail) => Self::Unprocessable(detail),
             RoomError::Store(err) => Self::Store(err),
+        }
+    }
+}
+
+impl From<PostError> for ApiError {
+    fn from(err: PostError) -> Self {
+        match err {
+            PostError::Store(err) => Self::Store(err),
+            PostError::ShuttingDown => Self::Rejected(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The server is shutting down; try again".into(),
+            ),
+        }
+    }
+}
+
+impl From<ActError> for ApiError {
+    fn from(err: ActError) -> Self {
+        match err {
+            ActError::Room(err) => err.into(),
+            ActError::Muted { until: None } => {
+                Self::Rejected(StatusCode::FORBIDDEN, "You are muted in this room".into())
+            }
+            ActError::Muted { until: Some(until) } => Self::Rejected(
+                StatusCode::FORBIDDEN,
+                format!("You are muted in this room until {}", until.to_rfc3339()),
+            ),
+            ActError::Post(err) => err.into(),
+        }
+    }
+}
+
+/// What the store's rules said about a change (a caller that knows which
+/// change it was words `NotAuthor` itself).
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::NotFound => Self::NotFound("Message not found"),
+            Refusal::NotAuthor => Self::Rejected(
+                StatusCode::FORBIDDEN,
+                "Only its author may do that to a message".into(),
+            ),
+            Refusal::TooLate => {
+                Self::Rejected(StatusCode::FORBIDDEN, "The edit window has passed".into())
+            }
+            Refusal::TooManyReactions => {
+                Self::Conflict("This message has too many different reactions".into())
+            }
         }
     }
 }

@@ -462,20 +462,160 @@ pub struct RoomEntry {
     pub others: Vec<String>,
 }
 
-/// A message as the store keeps it: everything a recipient needs, so that
-/// delivery never has to look anything up.
+/// An entry of a room's stream as the store keeps it: a message, or a
+/// change to one (an edit, a deletion, a reaction). Entries share one order:
+/// ids and `seq`s are handed out to both alike, so delivery, resume and the
+/// order across nodes treat a change exactly like a message. Everything a
+/// recipient needs is here, so that delivery never has to look anything up.
 #[derive(Debug, Clone)]
 pub struct StoredMessage {
+    /// The entry's position: a message's id, a change's `stream_id`.
     pub id: i64,
     /// Position in its room: 1, 2, 3 … without gaps, in commit order. Nodes
     /// use it to deliver in order and to notice what the bus lost.
     pub seq: i64,
     pub room_id: i64,
     pub room: String,
+    /// Who wrote the message, or made the change.
     pub author: User,
+    /// A message's text; for an edit, the message's text after it; for a
+    /// reaction, the emoji; empty for a deletion and a deleted message.
     pub content: String,
     pub created_at: Timestamp,
     pub client_id: Option<String>,
+    pub entry: Entry,
+}
+
+impl StoredMessage {
+    /// A message with nothing more to say than its text (the common case).
+    pub fn is_plain(&self) -> bool {
+        matches!(self.entry, Entry::Message(None))
+    }
+
+    /// The message this entry is about: its own id, or a change's target.
+    pub fn message_id(&self) -> i64 {
+        match &self.entry {
+            Entry::Message(_) => self.id,
+            Entry::Change(change) => change.target,
+        }
+    }
+}
+
+/// What a stream entry is. Both cases are one pointer wide, so that the
+/// plain message, by far the most common entry, pays nothing for the others.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    /// A message; `None` when it is plain: no reply, never edited or
+    /// deleted, no reactions (or none asked for).
+    Message(Option<Box<MessageState>>),
+    Change(Box<Change>),
+}
+
+/// What a message carries besides its text, as read or sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MessageState {
+    pub reply_to: Option<ReplyRef>,
+    pub edited_at: Option<Timestamp>,
+    /// Deleted: its text is gone, its place in the stream stays.
+    pub deleted: Option<Deletion>,
+    /// Per emoji, as the user who asked sees them (`me`); filled only by
+    /// reads made for one user (history, resume).
+    pub reactions: Vec<ReactionCount>,
+}
+
+/// The message a reply answers, as it is now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyRef {
+    pub id: i64,
+    pub author: String,
+    /// The start of its current text (`excerpt`); empty once deleted.
+    pub excerpt: String,
+    pub deleted: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deletion {
+    /// Who deleted it, when that was not its author (a moderator, an admin).
+    pub by: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReactionCount {
+    pub emoji: String,
+    pub count: i64,
+    /// Whether the user the list was read for is among them.
+    pub me: bool,
+}
+
+/// A change to a message, as a stream entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// The message changed.
+    pub target: i64,
+    pub kind: ChangeKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// The entry's content is the message's text after the edit, or, read
+    /// back later, its text now; `gone` when it has been deleted since.
+    Edit { gone: bool },
+    /// The entry's author deleted the message.
+    Delete,
+    /// The entry's author added (or took back) the entry's content as a
+    /// reaction; `count`: how many have that reaction now (when made, or
+    /// when read back).
+    Reaction { added: bool, count: i64 },
+}
+
+/// The first characters of a message's text, as a reply quotes it.
+pub fn excerpt(text: &str) -> String {
+    const CHARS: usize = 100;
+    match text.char_indices().nth(CHARS) {
+        None => text.to_owned(),
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+    }
+}
+
+/// A reaction: one Unicode emoji (a sequence counts as one: a flag, a skin
+/// tone, a family joined by ZWJ), or a `:short_name:` of at most 32 bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Emoji(String);
+
+impl Emoji {
+    pub const MAX_SHORT_NAME: usize = 32;
+
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let short = raw.len() > 2
+            && raw.len() <= Self::MAX_SHORT_NAME
+            && raw.starts_with(':')
+            && raw.ends_with(':')
+            && raw[1..raw.len() - 1].bytes().all(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'+' | b'-')
+            });
+        // Unicode's list, with or without the emoji-style variation selector.
+        let listed = || {
+            emojis::get(raw).is_some()
+                || raw
+                    .strip_suffix('\u{FE0F}')
+                    .is_some_and(|bare| emojis::get(bare).is_some())
+        };
+        if short || (raw.len() <= 64 && listed()) {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(Invalid(
+                "emoji must be one Unicode emoji or a :short_name: of at most 32 bytes".into(),
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
 }
 
 #[cfg(test)]
@@ -524,6 +664,37 @@ mod tests {
         assert!(parse_topic("two\nlines").is_err());
         assert!(parse_topic("bell\u{7}").is_err());
         assert!(parse_topic("esc\u{1b}[31mred").is_err());
+    }
+
+    #[test]
+    fn emoji_are_one_emoji_or_a_short_name() {
+        for ok in ["👍", "❤️", "❤", "🇫🇷", "👍🏽", "👩‍👩‍👧", ":party_parrot:", ":+1:"]
+        {
+            assert!(Emoji::parse(ok).is_ok(), "{ok}");
+        }
+        let long = format!(":{}:", "a".repeat(31));
+        for bad in [
+            "",
+            "x",
+            "👍👍",
+            "::",
+            ":Caps:",
+            ":a b:",
+            long.as_str(),
+            "1",
+            "#",
+            "a👍",
+        ] {
+            assert!(Emoji::parse(bad).is_err(), "{bad}");
+        }
+        assert!(Emoji::parse(&format!(":{}:", "a".repeat(30))).is_ok());
+    }
+
+    #[test]
+    fn excerpts_cut_at_a_hundred_characters() {
+        assert_eq!(excerpt("short"), "short");
+        let long = "é".repeat(150);
+        assert_eq!(excerpt(&long), format!("{}…", "é".repeat(100)));
     }
 
     #[test]

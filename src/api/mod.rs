@@ -14,7 +14,7 @@ use crate::app::AppState;
 use crate::error::ApiError;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, get, patch, post};
+use axum::routing::{delete, get, patch, post, put};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
@@ -60,6 +60,18 @@ pub fn routes() -> Router<AppState> {
             get(admin::invites).post(admin::create_invite),
         )
         .route("/rooms/{room}/messages", get(messages::page))
+        .route(
+            "/rooms/{room}/messages/{id}",
+            patch(messages::edit).delete(messages::delete),
+        )
+        .route(
+            "/rooms/{room}/messages/{id}/versions",
+            get(messages::versions),
+        )
+        .route(
+            "/rooms/{room}/messages/{id}/reactions/{emoji}",
+            put(messages::react).delete(messages::unreact),
+        )
         .route("/messages/{room}", get(messages::newest_first))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))

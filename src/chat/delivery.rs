@@ -224,6 +224,8 @@ mod tests {
                 content: format!("m{i}"),
                 created_at: Timestamp::now(),
                 client_id: None,
+                reply_to: None,
+                change: None,
             })
             .collect();
         let stored = store
@@ -233,6 +235,7 @@ mod tests {
             .into_iter()
             .map(|a| match a {
                 Appended::New(m) | Appended::Duplicate(m) => m,
+                other => panic!("a plain message came to {other:?}"),
             })
             .collect();
         (Arc::new(store), stored, dir)

@@ -36,7 +36,7 @@ const EVENT_BYTES: usize = 448;
 /// the timestamp. (The longest, a v1 `message`, adds about 100 bytes.)
 const ENVELOPE_BYTES: usize = 128;
 /// What a stored message costs besides its text, while a replay holds it.
-const MESSAGE_BYTES: usize = 192;
+const MESSAGE_BYTES: usize = 208;
 
 impl Event {
     pub fn new(kind: RoomEvent) -> Self {
@@ -184,6 +184,7 @@ mod tests {
             content: content.into(),
             created_at: crate::model::Timestamp(0),
             client_id: client_id.map(str::to_owned),
+            entry: crate::model::Entry::Message(None),
         }))
     }
 

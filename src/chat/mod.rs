@@ -9,6 +9,7 @@
 //! Events from other nodes enter at the delivery task, from the bus's
 //! inbound stream, and take the same path from there.
 
+pub mod changes;
 mod delivery;
 pub mod event;
 mod hub;
@@ -423,14 +424,17 @@ impl Chat {
         }
     }
 
-    /// Queues `text` from `author` for the room (its id and name); the reply resolves once the
-    /// message is stored and delivered to this node's members.
+    /// Queues `text` from `author` for the room (its id and name), as a
+    /// reply to message `reply_to` if given; the reply resolves once the
+    /// message is stored and delivered to this node's members (or refused:
+    /// `reply_to` is not a message of this room).
     pub async fn post(
         &self,
         (room_id, room): (i64, &str),
         author: &User,
         text: MessageText,
         client_id: Option<String>,
+        reply_to: Option<i64>,
     ) -> Result<PostReply, PostError> {
         self.publisher
             .submit(NewMessage {
@@ -440,6 +444,8 @@ impl Chat {
                 content: text.into_string(),
                 created_at: Timestamp::now(),
                 client_id,
+                reply_to,
+                change: None,
             })
             .await
     }

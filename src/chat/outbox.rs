@@ -410,6 +410,7 @@ mod tests {
             content: content.into(),
             created_at: Timestamp(0),
             client_id: None,
+            entry: crate::model::Entry::Message(None),
         })))
     }
 

@@ -9,7 +9,7 @@
 use super::delivery::Fanout;
 use super::event::Event;
 use crate::model::{RoomEvent, StoredMessage};
-use crate::store::{Appended, NewMessage, Store, StoreError};
+use crate::store::{Appended, NewMessage, Refusal, Store, StoreError};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::{mpsc, oneshot};
@@ -29,12 +29,21 @@ pub enum PostError {
     ShuttingDown,
 }
 
-/// A message once it is durable.
+/// What became of a message (or a change to one) given to the writer.
 #[derive(Debug, Clone)]
-pub struct Posted {
-    pub message: StoredMessage,
-    /// True when this was a resend of a message already stored.
-    pub duplicate: bool,
+pub enum Posted {
+    /// Durable. `duplicate`: a resend of an entry stored earlier under the
+    /// same client id, which is what `message` is.
+    Stored {
+        message: StoredMessage,
+        duplicate: bool,
+    },
+    /// A change that would change nothing (a reaction already there):
+    /// nothing stored, nothing told. `count`: for a reaction, how many have it.
+    Unchanged { count: i64 },
+    /// The rules said no when it was to be stored (the message is gone,
+    /// not the author's, too old to edit).
+    Refused(Refusal),
 }
 
 pub type PostReply = oneshot::Receiver<Result<Posted, PostError>>;
@@ -167,15 +176,17 @@ async fn finish(done: Vec<(Reply, Appended)>, fanout: &Fanout) {
         let posted = match appended {
             Appended::New(message) => {
                 events.push(Arc::new(Event::new(RoomEvent::Message(message.clone()))));
-                Posted {
+                Posted::Stored {
                     message,
                     duplicate: false,
                 }
             }
-            Appended::Duplicate(message) => Posted {
+            Appended::Duplicate(message) => Posted::Stored {
                 message,
                 duplicate: true,
             },
+            Appended::Unchanged { count } => Posted::Unchanged { count },
+            Appended::Refused(refusal) => Posted::Refused(refusal),
         };
         replies.push((reply, posted));
     }

@@ -45,6 +45,10 @@ pub enum DeletedHistory {
 pub struct Policy {
     pub room_creation: RoomCreation,
     pub deleted_history: DeletedHistory,
+    /// How long after sending its author may edit a message (`--edit-window`).
+    pub edit_window: Option<std::time::Duration>,
+    /// Whether edited messages keep their earlier texts (`--keep-edit-history`).
+    pub keep_edit_history: bool,
 }
 
 impl Default for Policy {
@@ -52,6 +56,8 @@ impl Default for Policy {
         Self {
             room_creation: RoomCreation::Anyone,
             deleted_history: DeletedHistory::Keep,
+            edit_window: None,
+            keep_edit_history: true,
         }
     }
 }
@@ -90,7 +96,7 @@ impl From<Invalid> for RoomError {
 
 /// How much say someone has in a room, lowest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Rank {
+pub(super) enum Rank {
     Member,
     Moderator,
     Owner,
@@ -114,7 +120,7 @@ impl Rank {
 /// A room as one caller stands in it.
 pub struct Standing {
     pub access: Access,
-    rank: Option<Rank>,
+    pub(super) rank: Option<Rank>,
 }
 
 impl Standing {

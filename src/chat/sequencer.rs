@@ -152,6 +152,7 @@ mod tests {
             content: format!("m{seq}"),
             created_at: Timestamp(0),
             client_id: None,
+            entry: crate::model::Entry::Message(None),
         }
     }
 

@@ -58,7 +58,12 @@ pub fn closes(notice: &Notice) -> Option<(u16, &'static str)> {
     }
 }
 
+/// The chapter's frames are lines of text: a change to a message (an
+/// edit, a deletion, a reaction) has no line; a reply shows as a message.
 pub fn shows(kind: &RoomEvent) -> bool {
+    if let RoomEvent::Message(m) = kind {
+        return matches!(m.entry, crate::model::Entry::Message(_));
+    }
     !matches!(
         kind,
         RoomEvent::Typing { .. }
@@ -128,7 +133,7 @@ pub async fn on_text(session: &mut Session, text: Utf8Bytes) {
     let posted = session
         .state
         .chat
-        .post((room_id, &room), &session.user, text, None);
+        .post((room_id, &room), &session.user, text, None, None);
     match posted.await {
         Ok(reply) => session.pending.push_back(Box::pin(async move {
             if let Ok(Err(err)) = reply.await {
@@ -161,6 +166,7 @@ mod fuzz {
             content,
             created_at: Timestamp(0),
             client_id: None,
+            entry: crate::model::Entry::Message(None),
         })
     }
 

@@ -407,7 +407,7 @@ impl Writer {
                 limit: rows,
                 bytes,
             };
-            let messages = match self.chat.history(room_id, page).await {
+            let messages = match self.chat.history_seen_by(room_id, page, self.user_id).await {
                 Ok(messages) => messages,
                 Err(err) => {
                     tracing::error!(error = %err, room, "replay failed");
@@ -582,10 +582,13 @@ mod tests {
     ) -> StoredMessage {
         let text = MessageText::parse(text.into(), 100).expect("text");
         let reply = chat
-            .post((room.id, &room.name), user, text, None)
+            .post((room.id, &room.name), user, text, None, None)
             .await
             .expect("accepted");
-        reply.await.expect("answered").expect("stored").message
+        match reply.await.expect("answered").expect("stored") {
+            crate::chat::publisher::Posted::Stored { message, .. } => message,
+            other => panic!("not stored: {other:?}"),
+        }
     }
 
     #[tokio::test]
@@ -655,7 +658,7 @@ mod tests {
         for _ in 0..12 {
             let text = MessageText::parse(kilobyte.clone(), 1000).expect("text");
             let reply = chat
-                .post((room.id, &room.name), &user, text, None)
+                .post((room.id, &room.name), &user, text, None, None)
                 .await
                 .expect("accepted");
             reply.await.expect("answered").expect("stored");

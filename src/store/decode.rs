@@ -2,32 +2,127 @@
 //! row type, so one function serves SQLite and PostgreSQL.
 
 use super::Account;
-use crate::model::{Room, RoomRole, StoredMessage, Timestamp, User, Visibility};
+use crate::model::{
+    Change, ChangeKind, Deletion, Entry, MessageState, ReplyRef, Room, RoomRole, StoredMessage,
+    Timestamp, User, Visibility, excerpt,
+};
 use sqlx::{ColumnIndex, Database, Decode, Row, Type};
 
+/// A stream entry: a message or a change, with what the query read of the
+/// message it is about.
 pub fn message<'r, R>(row: &'r R) -> Result<StoredMessage, sqlx::Error>
 where
     R: Row,
     &'static str: ColumnIndex<R>,
     i64: Decode<'r, R::Database> + Type<R::Database>,
+    Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
     String: Decode<'r, R::Database> + Type<R::Database>,
     Option<String>: Decode<'r, R::Database> + Type<R::Database>,
     R::Database: Database,
 {
+    let author = User {
+        id: row.try_get("author_id")?,
+        username: row.try_get("username")?,
+    };
+    let kind: i64 = row.try_get("kind")?;
+    let target = || -> Result<i64, sqlx::Error> {
+        row.try_get::<Option<i64>, _>("target_id")?
+            .ok_or_else(|| unknown("target_id", "NULL"))
+    };
+    let entry = match kind {
+        KIND_MESSAGE => {
+            let reply_to = match row.try_get::<Option<i64>, _>("reply_id")? {
+                None => None,
+                Some(id) => {
+                    let deleted = row.try_get::<Option<i64>, _>("reply_deleted_at")?.is_some();
+                    let content: Option<String> = row.try_get("reply_content")?;
+                    Some(ReplyRef {
+                        id,
+                        author: row
+                            .try_get::<Option<String>, _>("reply_author")?
+                            .unwrap_or_default(),
+                        excerpt: if deleted {
+                            String::new()
+                        } else {
+                            excerpt(content.as_deref().unwrap_or_default())
+                        },
+                        deleted,
+                    })
+                }
+            };
+            let edited_at = row.try_get::<Option<i64>, _>("edited_at")?.map(Timestamp);
+            let deleted = match row.try_get::<Option<i64>, _>("deleted_at")? {
+                None => None,
+                Some(_) => {
+                    let by: Option<i64> = row.try_get("deleted_by")?;
+                    Some(Deletion {
+                        by: if by == Some(author.id) {
+                            None
+                        } else {
+                            row.try_get("deleted_by_name")?
+                        },
+                    })
+                }
+            };
+            let plain = reply_to.is_none() && edited_at.is_none() && deleted.is_none();
+            Entry::Message((!plain).then(|| {
+                Box::new(MessageState {
+                    reply_to,
+                    edited_at,
+                    deleted,
+                    reactions: Vec::new(),
+                })
+            }))
+        }
+        KIND_EDIT => Entry::Change(Box::new(Change {
+            target: target()?,
+            kind: ChangeKind::Edit {
+                gone: row
+                    .try_get::<Option<i64>, _>("target_deleted_at")?
+                    .is_some(),
+            },
+        })),
+        KIND_DELETE => Entry::Change(Box::new(Change {
+            target: target()?,
+            kind: ChangeKind::Delete,
+        })),
+        KIND_REACT | KIND_UNREACT => Entry::Change(Box::new(Change {
+            target: target()?,
+            kind: ChangeKind::Reaction {
+                added: kind == KIND_REACT,
+                count: row
+                    .try_get::<Option<i64>, _>("reaction_count")?
+                    .unwrap_or(0),
+            },
+        })),
+        other => return Err(unknown("kind", &other.to_string())),
+    };
+    // An edit shows the message's text as it is now (none once deleted).
+    let content = match &entry {
+        Entry::Change(change) if matches!(change.kind, ChangeKind::Edit { .. }) => row
+            .try_get::<Option<String>, _>("target_content")?
+            .unwrap_or_default(),
+        _ => row.try_get("content")?,
+    };
     Ok(StoredMessage {
         id: row.try_get("id")?,
         seq: row.try_get("seq")?,
         room_id: row.try_get("room_id")?,
         room: row.try_get("room")?,
-        author: User {
-            id: row.try_get("author_id")?,
-            username: row.try_get("username")?,
-        },
-        content: row.try_get("content")?,
+        author,
+        content,
         created_at: Timestamp(row.try_get("created_at")?),
         client_id: row.try_get("client_id")?,
+        entry,
     })
 }
+
+/// `messages.kind`: what a row of a room's stream is.
+pub const KIND_MESSAGE: i64 = 0;
+pub const KIND_EDIT: i64 = 1;
+pub const KIND_DELETE: i64 = 2;
+pub const KIND_REACT: i64 = 3;
+pub const KIND_UNREACT: i64 = 4;
 
 pub fn room<'r, R>(row: &'r R) -> Result<Room, sqlx::Error>
 where

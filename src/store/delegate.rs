@@ -239,6 +239,22 @@ macro_rules! store_over_queries {
                 self.queries.messages(room_id, page).await
             }
 
+            async fn message(&self, room_id: i64, id: i64) -> Result<Option<StoredMessage>, StoreError> {
+                self.queries.message(room_id, id).await
+            }
+
+            async fn reactions(
+                &self,
+                messages: &[i64],
+                viewer: i64,
+            ) -> Result<Vec<(i64, ReactionCount)>, StoreError> {
+                self.queries.reactions(messages, viewer).await
+            }
+
+            async fn versions(&self, message: i64) -> Result<Vec<(String, Timestamp)>, StoreError> {
+                self.queries.versions(message).await
+            }
+
             $($own)*
         }
     };

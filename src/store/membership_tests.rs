@@ -720,6 +720,8 @@ async fn purge_deletes_messages(store: Arc<dyn Store>, backend: &str) {
             content: format!("m{i}"),
             created_at: now,
             client_id: None,
+            reply_to: None,
+            change: None,
         })
         .collect();
     store.append(&batch).await.expect("append");

@@ -10,6 +10,7 @@
 //! migrations, how an append locks, and SQLite's checkpointer.
 
 mod batch;
+mod changes;
 #[macro_use]
 mod delegate;
 mod decode;
@@ -24,7 +25,8 @@ pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 use crate::model::{
-    Room, RoomName, RoomRole, StoredMessage, Timestamp, User, Username, Visibility,
+    Entry, ReactionCount, Room, RoomName, RoomRole, StoredMessage, Timestamp, User, Username,
+    Visibility,
 };
 use async_trait::async_trait;
 
@@ -184,20 +186,53 @@ pub enum MemberChange {
     LastOwner,
 }
 
-/// A message on its way into the store.
+/// An entry on its way into the store: a message, or (with `change`) a
+/// change to one.
 #[derive(Debug, Clone)]
 pub struct NewMessage {
     pub room_id: i64,
     pub room: String,
+    /// The message's author, or who makes the change.
     pub author: User,
+    /// A message's text, an edit's new text, a reaction's emoji.
     pub content: String,
     pub created_at: Timestamp,
     pub client_id: Option<String>,
+    /// A message answering another of the same room.
+    pub reply_to: Option<i64>,
+    pub change: Option<NewChange>,
+}
+
+/// A change to a message of the room, checked when it is stored: the
+/// message must be there (in this room, not deleted), and the rules of the
+/// change must hold at that moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NewChange {
+    /// Only by its author, and not for messages written before `not_before`
+    /// (the edit window). `keep_history`: the text replaced is kept as a version.
+    Edit {
+        target: i64,
+        not_before: Option<Timestamp>,
+        keep_history: bool,
+    },
+    /// By its author, or by anyone when `any_author` (a moderator, an admin).
+    Delete { target: i64, any_author: bool },
+    /// Adds (or takes back) the author's reaction `content`.
+    React { target: i64, added: bool },
 }
 
 impl NewMessage {
-    /// The message as stored under `id`, `seq`.
+    /// A plain message: no reply, no change.
+    pub fn is_plain(&self) -> bool {
+        self.reply_to.is_none() && self.change.is_none()
+    }
+
+    /// The plain message as stored under `id`, `seq`.
     pub fn stored(&self, id: i64, seq: i64) -> StoredMessage {
+        self.stored_as(id, seq, Entry::Message(None))
+    }
+
+    pub fn stored_as(&self, id: i64, seq: i64, entry: Entry) -> StoredMessage {
         StoredMessage {
             id,
             seq,
@@ -207,17 +242,45 @@ impl NewMessage {
             content: self.content.clone(),
             created_at: self.created_at,
             client_id: self.client_id.clone(),
+            entry,
         }
     }
 }
 
-/// What became of one message of an appended batch.
+/// Why a change (or a reply) was not stored: the rules said no.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// No such message in this room, or it is deleted.
+    #[error("message not found")]
+    NotFound,
+    /// Someone else's message.
+    #[error("only its author may do that to this message")]
+    NotAuthor,
+    /// Past the edit window.
+    #[error("the edit window has passed")]
+    TooLate,
+    /// A new emoji on a message that has `MAX_EMOJI` different ones already.
+    #[error("this message has too many different reactions")]
+    TooManyReactions,
+}
+
+/// The most different emoji one message may carry.
+pub const MAX_EMOJI: i64 = 32;
+
+/// What became of one entry of an appended batch.
 #[derive(Debug, Clone)]
 pub enum Appended {
     /// Stored now, under a fresh id.
     New(StoredMessage),
-    /// The author already stored a message with this client id: this is it.
+    /// The author already stored an entry with this client id: this is it.
     Duplicate(StoredMessage),
+    /// A change that would change nothing (a reaction already there or not
+    /// there, an edit to the same text): nothing stored. `count`: for a
+    /// reaction, how many have it.
+    Unchanged {
+        count: i64,
+    },
+    Refused(Refusal),
 }
 
 /// Which slice of a room's history to read. Ids only ever grow, so id
@@ -404,6 +467,19 @@ pub trait Store: Send + Sync + 'static {
     /// nodes append to the same room at once.
     async fn append(&self, batch: &[NewMessage]) -> Result<Vec<Appended>, StoreError>;
     async fn messages(&self, room_id: i64, page: Page) -> Result<Vec<StoredMessage>, StoreError>;
+    /// The message `id` of the room (not a change), in its current state;
+    /// deleted ones too (as tombstones).
+    async fn message(&self, room_id: i64, id: i64) -> Result<Option<StoredMessage>, StoreError>;
+    /// The reactions to each of `messages`, as `viewer` sees them (`me`),
+    /// per message in the order the emoji were first used.
+    async fn reactions(
+        &self,
+        messages: &[i64],
+        viewer: i64,
+    ) -> Result<Vec<(i64, ReactionCount)>, StoreError>;
+    /// The texts a message had before its current one, oldest first, each
+    /// with the time it was written.
+    async fn versions(&self, message: i64) -> Result<Vec<(String, Timestamp)>, StoreError>;
 
     /// Lets go of connections; pending writes are already done by then.
     async fn close(&self);

@@ -11,7 +11,9 @@ use super::{
     Access, Account, Appended, Credentials, Invite, Member, MemberChange, MyRoom, NewMessage,
     NewRoom, NewSession, Page, Refreshed, Sanction, Session, Store, StoreError, decode,
 };
-use crate::model::{Room, RoomName, RoomRole, StoredMessage, Timestamp, User, Username};
+use crate::model::{
+    ReactionCount, Room, RoomName, RoomRole, StoredMessage, Timestamp, User, Username,
+};
 use async_trait::async_trait;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
@@ -59,10 +61,11 @@ async fn append_in_transaction(
     conn: &mut PgConnection,
     batch: &[NewMessage],
 ) -> Result<Vec<Appended>, StoreError> {
-    let mark = Dialect::Postgres.mark();
+    const DIALECT: Dialect = Dialect::Postgres;
+    let mark = DIALECT.mark();
     let mut tx = conn.begin().await?;
     // Locking the rooms, in id order, serialises writers per room.
-    let appended = append_batch!(tx, batch, mark, |rooms| format!(
+    let appended = append_batch!(tx, batch, DIALECT, |rooms| format!(
         "SELECT id, last_seq FROM rooms WHERE id IN ({}) ORDER BY id FOR UPDATE",
         list(rooms, mark)
     ));

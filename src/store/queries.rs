@@ -10,7 +10,7 @@ use super::{
     Refreshed, Sanction, Session, StoreError,
 };
 use crate::model::{
-    Room, RoomName, RoomRole, StoredMessage, Timestamp, User, Username, Visibility,
+    ReactionCount, Room, RoomName, RoomRole, StoredMessage, Timestamp, User, Username, Visibility,
 };
 use sqlx::{
     ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Row, Transaction, Type,
@@ -424,6 +424,8 @@ where
             .fetch_optional(&mut *tx)
             .await?;
         for sql in [
+            &self.sql.purge_reactions,
+            &self.sql.purge_versions,
             &self.sql.purge_messages,
             &self.sql.purge_memberships,
             &self.sql.purge_bans,
@@ -801,6 +803,59 @@ where
             .iter()
             .map(decode::message)
             .collect::<Result<_, _>>()?)
+    }
+
+    pub async fn message(
+        &self,
+        room_id: i64,
+        id: i64,
+    ) -> Result<Option<StoredMessage>, StoreError> {
+        let row = sqlx::query(&self.sql.message)
+            .bind(room_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(decode::message).transpose()?)
+    }
+
+    pub async fn reactions(
+        &self,
+        messages: &[i64],
+        viewer: i64,
+    ) -> Result<Vec<(i64, ReactionCount)>, StoreError> {
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = super::sql::reactions_query(messages.len(), self.mark);
+        let mut query = sqlx::query_as::<_, (i64, String, i64, i64, i64)>(&sql).bind(viewer);
+        for id in messages {
+            query = query.bind(id);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(message, emoji, count, mine, _)| {
+                (
+                    message,
+                    ReactionCount {
+                        emoji,
+                        count,
+                        me: mine > 0,
+                    },
+                )
+            })
+            .collect())
+    }
+
+    pub async fn versions(&self, message: i64) -> Result<Vec<(String, Timestamp)>, StoreError> {
+        let rows = sqlx::query_as::<_, (String, i64)>(&self.sql.versions)
+            .bind(message)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(content, at)| (content, Timestamp(at)))
+            .collect())
     }
 }
 

@@ -26,7 +26,7 @@ impl Dialect {
     }
 
     /// `sql`, written with `?` placeholders, in this dialect.
-    fn write(self, sql: &str) -> String {
+    pub fn write(self, sql: &str) -> String {
         match self {
             Self::Sqlite => sql.to_owned(),
             Self::Postgres => {
@@ -46,22 +46,37 @@ impl Dialect {
     }
 }
 
-/// The fields every message query selects. A macro so that `concat!` can
-/// build whole statements from it at compile time.
+/// The fields every stream query selects: the entry, and what reading it
+/// back shows of the message it is about (a change's target as it is now,
+/// the message a reply answers, a reaction's count now). A macro so that
+/// `concat!` can build whole statements from it at compile time.
 macro_rules! message_fields {
     () => {
         "m.id, m.seq, m.room_id, r.name AS room, u.id AS author_id, \
-         u.username, m.content, m.created_at, m.client_id"
+         u.username, m.content, m.created_at, m.client_id, \
+         m.kind, m.target_id, m.edited_at, m.deleted_at, m.deleted_by, db.username AS deleted_by_name, \
+         t.content AS target_content, t.deleted_at AS target_deleted_at, \
+         p.id AS reply_id, pu.username AS reply_author, p.content AS reply_content, \
+         p.deleted_at AS reply_deleted_at, \
+         CASE WHEN m.kind >= 3 THEN (SELECT COUNT(*) FROM reactions x \
+         WHERE x.message_id = m.target_id AND x.emoji = m.content) END AS reaction_count"
+    };
+}
+
+/// The joins `message_fields` reads from, after `messages m`.
+macro_rules! message_joins {
+    () => {
+        " JOIN users u ON u.id = m.author_id JOIN rooms r ON r.id = m.room_id \
+         LEFT JOIN users db ON db.id = m.deleted_by \
+         LEFT JOIN messages t ON t.id = m.target_id \
+         LEFT JOIN messages p ON p.id = m.reply_to LEFT JOIN users pu ON pu.id = p.author_id"
     };
 }
 
 /// The message fields and the joins that give them.
 macro_rules! messages_from {
     () => {
-        concat!(
-            message_fields!(),
-            " FROM messages m JOIN users u ON u.id = m.author_id JOIN rooms r ON r.id = m.room_id"
-        )
+        concat!(message_fields!(), " FROM messages m", message_joins!())
     };
 }
 
@@ -110,6 +125,10 @@ const ROOM_ANY: &str = concat!(
 );
 const SET_TOPIC: &str = "UPDATE rooms SET topic = ? WHERE id = ?";
 const ARCHIVE_ROOM: &str = "UPDATE rooms SET archived_at = ? WHERE id = ? AND archived_at IS NULL";
+const PURGE_REACTIONS: &str =
+    "DELETE FROM reactions WHERE message_id IN (SELECT id FROM messages WHERE room_id = ?)";
+const PURGE_VERSIONS: &str =
+    "DELETE FROM message_versions WHERE message_id IN (SELECT id FROM messages WHERE room_id = ?)";
 const PURGE_MESSAGES: &str = "DELETE FROM messages WHERE room_id = ?";
 const PURGE_MEMBERSHIPS: &str = "DELETE FROM memberships WHERE room_id = ?";
 const PURGE_BANS: &str = "DELETE FROM bans WHERE room_id = ?";
@@ -222,20 +241,23 @@ const LOCK_ROOM: &str = "SELECT id FROM rooms WHERE id = ?";
 const LOCK_ROOM_FOR_UPDATE: &str = "SELECT id FROM rooms WHERE id = ? FOR UPDATE";
 
 // Each page binds (room id, a, b) in this order; see `Statements::page`.
+// The chapter's history and history pages hold messages only (`kind = 0`,
+// written out so that the partial index on messages applies); replays and
+// gap filling read every entry of the stream.
 const NEWEST_FIRST: &str = concat!(
     "SELECT ",
     messages_from!(),
-    " WHERE m.room_id = ? ORDER BY m.id DESC LIMIT ? OFFSET ?"
+    " WHERE m.room_id = ? AND m.kind = 0 AND m.deleted_at IS NULL ORDER BY m.id DESC LIMIT ? OFFSET ?"
 );
 const BEFORE: &str = concat!(
     "SELECT * FROM (SELECT ",
     messages_from!(),
-    " WHERE m.room_id = ? AND m.id < ? ORDER BY m.id DESC LIMIT ?) AS page ORDER BY id ASC"
+    " WHERE m.room_id = ? AND m.kind = 0 AND m.id < ? ORDER BY m.id DESC LIMIT ?) AS page ORDER BY id ASC"
 );
 const AFTER: &str = concat!(
     "SELECT ",
     messages_from!(),
-    " WHERE m.room_id = ? AND m.id > ? ORDER BY m.id ASC LIMIT ?"
+    " WHERE m.room_id = ? AND m.kind = 0 AND m.id > ? ORDER BY m.id ASC LIMIT ?"
 );
 // The rows' sizes are read in a subquery of their own, where
 // `octet_length` needs no content read (SQLite knows a value's size from the
@@ -249,6 +271,13 @@ const AFTER_WITHIN: &str = concat!(
     "SELECT id, octet_length(content) AS len FROM messages WHERE room_id = ? AND id > ? ",
     "ORDER BY id ASC LIMIT ?) AS sizes) AS counted WHERE ahead < ?) ORDER BY m.id ASC"
 );
+const MESSAGE: &str = concat!(
+    "SELECT ",
+    messages_from!(),
+    " WHERE m.room_id = ? AND m.id = ? AND m.kind = 0"
+);
+const VERSIONS: &str =
+    "SELECT content, created_at FROM message_versions WHERE message_id = ? ORDER BY created_at";
 const SEQS: &str = concat!(
     "SELECT ",
     messages_from!(),
@@ -280,7 +309,11 @@ pub struct Statements {
     pub room_any: String,
     pub set_topic: String,
     pub archive_room: String,
+    pub purge_reactions: String,
+    pub purge_versions: String,
     pub purge_messages: String,
+    pub message: String,
+    pub versions: String,
     pub purge_memberships: String,
     pub purge_bans: String,
     pub purge_mutes: String,
@@ -343,7 +376,11 @@ impl Statements {
             room_any: write(ROOM_ANY),
             set_topic: write(SET_TOPIC),
             archive_room: write(ARCHIVE_ROOM),
+            purge_reactions: write(PURGE_REACTIONS),
+            purge_versions: write(PURGE_VERSIONS),
             purge_messages: write(PURGE_MESSAGES),
+            message: write(MESSAGE),
+            versions: write(VERSIONS),
             purge_memberships: write(PURGE_MEMBERSHIPS),
             purge_bans: write(PURGE_BANS),
             purge_mutes: write(PURGE_MUTES),
@@ -406,10 +443,23 @@ pub fn resends_query(n: usize, mark: fn(usize) -> String) -> String {
             "WITH wanted(author_id, client_id) AS (VALUES {}) SELECT ",
             message_fields!(),
             " FROM wanted \
-             JOIN messages m ON m.author_id = wanted.author_id AND m.client_id = wanted.client_id \
-             JOIN users u ON u.id = m.author_id JOIN rooms r ON r.id = m.room_id"
+             JOIN messages m ON m.author_id = wanted.author_id AND m.client_id = wanted.client_id",
+            message_joins!()
         ),
         super::batch::tuples(n, 2, 1, mark)
+    )
+}
+
+/// The reactions to `n` messages, per message and emoji in the order first
+/// used, with whether the viewer (bound first, then the ids) is among them.
+pub fn reactions_query(n: usize, mark: fn(usize) -> String) -> String {
+    format!(
+        "SELECT message_id, emoji, COUNT(*) AS n, \
+         SUM(CASE WHEN user_id = {} THEN 1 ELSE 0 END) AS mine, MIN(created_at) AS first \
+         FROM reactions WHERE message_id IN ({}) GROUP BY message_id, emoji \
+         ORDER BY message_id, first, emoji",
+        mark(1),
+        (2..=n + 1).map(mark).collect::<Vec<_>>().join(", ")
     )
 }
 
@@ -463,7 +513,9 @@ mod tests {
             "INSERT INTO rooms (name, topic, created_at, visibility) VALUES ($1, $2, $3, $4) RETURNING id"
         );
         let (page, _) = sql.page(Page::NewestFirst { skip: 0, limit: 1 }, 1);
-        assert!(page.ends_with("WHERE m.room_id = $1 ORDER BY m.id DESC LIMIT $2 OFFSET $3"));
+        assert!(page.ends_with(
+            "WHERE m.room_id = $1 AND m.kind = 0 AND m.deleted_at IS NULL ORDER BY m.id DESC LIMIT $2 OFFSET $3"
+        ));
         assert!(!page.contains('?'));
         assert!(sql.lock_room.ends_with("FOR UPDATE"));
         let refused = refused_among_query(2, Dialect::Postgres.mark());

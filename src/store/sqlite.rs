@@ -10,7 +10,9 @@ use super::{
     Access, Account, Appended, Credentials, Invite, Member, MemberChange, MyRoom, NewMessage,
     NewRoom, NewSession, Page, Refreshed, Sanction, Session, Store, StoreError, decode,
 };
-use crate::model::{Room, RoomName, RoomRole, StoredMessage, Timestamp, User, Username};
+use crate::model::{
+    ReactionCount, Room, RoomName, RoomRole, StoredMessage, Timestamp, User, Username,
+};
 use async_trait::async_trait;
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
@@ -183,9 +185,10 @@ async fn append_in_transaction(
     conn: &mut SqliteConnection,
     batch: &[NewMessage],
 ) -> Result<Vec<Appended>, StoreError> {
-    let mark = Dialect::Sqlite.mark();
+    const DIALECT: Dialect = Dialect::Sqlite;
+    let mark = DIALECT.mark();
     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-    let appended = append_batch!(tx, batch, mark, |rooms| format!(
+    let appended = append_batch!(tx, batch, DIALECT, |rooms| format!(
         "SELECT id, last_seq FROM rooms WHERE id IN ({})",
         list(rooms, mark)
     ));
@@ -286,6 +289,8 @@ mod tests {
             content: "after".into(),
             created_at: Timestamp::now(),
             client_id: None,
+            reply_to: None,
+            change: None,
         };
         let appended = store.append(&[message]).await;
         assert!(appended.is_ok(), "the writer is stuck: {appended:?}");

@@ -4,8 +4,8 @@
 //! Redis itself, and summaries are made by each node for its own members.
 
 use crate::model::{
-    AccessChange, Removal, RoomEntry, RoomEvent, RoomRole, StoredMessage, Timestamp, User,
-    Visibility,
+    AccessChange, Change, ChangeKind, Entry, MessageState, Removal, ReplyRef, RoomEntry, RoomEvent,
+    RoomRole, StoredMessage, Timestamp, User, Visibility,
 };
 use serde::{Deserialize, Serialize};
 
@@ -172,6 +172,14 @@ pub enum WireEvent {
         content: String,
         ts: i64,
         client_id: Option<String>,
+        /// A reply: the message it answers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply: Option<WireReply>,
+        /// A change to a message rather than a message. (A node older than
+        /// changes would take it for a message: nodes of a cluster are
+        /// upgraded together.)
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        change: Option<WireEdit>,
     },
     Joined {
         room: String,
@@ -190,6 +198,60 @@ pub enum WireEvent {
     },
 }
 
+#[derive(Serialize, Deserialize)]
+pub struct WireReply {
+    id: i64,
+    author: String,
+    excerpt: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "c", rename_all = "snake_case")]
+pub enum WireEdit {
+    Edit {
+        target: i64,
+    },
+    Delete {
+        target: i64,
+    },
+    React {
+        target: i64,
+        added: bool,
+        count: i64,
+    },
+}
+
+impl WireEdit {
+    fn of(change: &Change) -> Self {
+        match change.kind {
+            ChangeKind::Edit { .. } => Self::Edit {
+                target: change.target,
+            },
+            ChangeKind::Delete => Self::Delete {
+                target: change.target,
+            },
+            ChangeKind::Reaction { added, count } => Self::React {
+                target: change.target,
+                added,
+                count,
+            },
+        }
+    }
+
+    fn into_entry(self) -> Entry {
+        let (target, kind) = match self {
+            Self::Edit { target } => (target, ChangeKind::Edit { gone: false }),
+            Self::Delete { target } => (target, ChangeKind::Delete),
+            Self::React {
+                target,
+                added,
+                count,
+            } => (target, ChangeKind::Reaction { added, count }),
+        };
+        Entry::Change(Box::new(Change { target, kind }))
+    }
+}
+
 impl WireEvent {
     /// `None` for what does not cross (presence computed per node).
     pub fn from_event(event: &RoomEvent) -> Option<Self> {
@@ -204,6 +266,18 @@ impl WireEvent {
                 content: m.content.clone(),
                 ts: m.created_at.0,
                 client_id: m.client_id.clone(),
+                reply: match &m.entry {
+                    Entry::Message(Some(state)) => state.reply_to.as_ref().map(|r| WireReply {
+                        id: r.id,
+                        author: r.author.clone(),
+                        excerpt: r.excerpt.clone(),
+                    }),
+                    _ => None,
+                },
+                change: match &m.entry {
+                    Entry::Change(change) => Some(WireEdit::of(change)),
+                    Entry::Message(_) => None,
+                },
             },
             RoomEvent::Joined {
                 room,
@@ -256,6 +330,8 @@ impl WireEvent {
                 content,
                 ts,
                 client_id,
+                reply,
+                change,
             } => RoomEvent::Message(StoredMessage {
                 id,
                 seq,
@@ -268,6 +344,19 @@ impl WireEvent {
                 content,
                 created_at: Timestamp(ts),
                 client_id,
+                entry: match (change, reply) {
+                    (Some(change), _) => change.into_entry(),
+                    (None, Some(reply)) => Entry::Message(Some(Box::new(MessageState {
+                        reply_to: Some(ReplyRef {
+                            id: reply.id,
+                            author: reply.author,
+                            excerpt: reply.excerpt,
+                            deleted: false,
+                        }),
+                        ..MessageState::default()
+                    }))),
+                    (None, None) => Entry::Message(None),
+                },
             }),
             Self::Joined {
                 room,
@@ -322,6 +411,7 @@ mod tests {
             content: "hi \"there\"".into(),
             created_at: Timestamp(1_700_000_000_000_000),
             client_id: Some("c-1".into()),
+            entry: Entry::Message(None),
         };
         let wire = WireEvent::from_event(&RoomEvent::Message(message.clone())).expect("crosses");
         let json = serde_json::to_vec(&wire).expect("encodes");
@@ -339,6 +429,50 @@ mod tests {
                 );
             }
             other => panic!("not a message: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_change_and_a_reply_cross_intact() {
+        let entry = |entry| StoredMessage {
+            id: 9,
+            seq: 4,
+            room_id: 2,
+            room: "general".into(),
+            author: User {
+                id: 5,
+                username: "ann".into(),
+            },
+            content: "👍".into(),
+            created_at: Timestamp(1),
+            client_id: None,
+            entry,
+        };
+        let reaction = Entry::Change(Box::new(Change {
+            target: 7,
+            kind: ChangeKind::Reaction {
+                added: true,
+                count: 3,
+            },
+        }));
+        let reply = Entry::Message(Some(Box::new(MessageState {
+            reply_to: Some(ReplyRef {
+                id: 7,
+                author: "bob".into(),
+                excerpt: "hello".into(),
+                deleted: false,
+            }),
+            ..MessageState::default()
+        })));
+        for sent in [reaction, reply, Entry::Message(None)] {
+            let wire =
+                WireEvent::from_event(&RoomEvent::Message(entry(sent.clone()))).expect("crosses");
+            let json = serde_json::to_vec(&wire).expect("encodes");
+            let back: WireEvent = serde_json::from_slice(&json).expect("decodes");
+            match back.into_event() {
+                RoomEvent::Message(m) => assert_eq!(m.entry, sent),
+                other => panic!("not an entry: {other:?}"),
+            }
         }
     }
 

@@ -26,6 +26,32 @@ pub enum Command {
         room: String,
         content: String,
         client_id: String,
+        /// The id of the message of the same room this one answers.
+        reply_to: Option<i64>,
+    },
+    /// A new text for one's own message.
+    Edit {
+        room: String,
+        id: i64,
+        content: String,
+        client_id: Option<String>,
+    },
+    Delete {
+        room: String,
+        id: i64,
+        client_id: Option<String>,
+    },
+    React {
+        room: String,
+        id: i64,
+        emoji: String,
+        client_id: Option<String>,
+    },
+    Unreact {
+        room: String,
+        id: i64,
+        emoji: String,
+        client_id: Option<String>,
     },
     Typing {
         room: String,
@@ -39,7 +65,7 @@ pub enum Command {
 }
 
 /// Each command and what its fields must be, for the refusal of a bad one.
-const USAGE: [(&str, &str); 7] = [
+const USAGE: [(&str, &str); 11] = [
     ("hello", "\"hello\" takes capabilities: a list of strings"),
     (
         "subscribe",
@@ -48,7 +74,23 @@ const USAGE: [(&str, &str); 7] = [
     ("unsubscribe", "\"unsubscribe\" needs room (a string)"),
     (
         "send",
-        "\"send\" needs room, content and client_id, all strings",
+        "\"send\" needs room, content and client_id, all strings, and takes reply_to (a message id)",
+    ),
+    (
+        "edit",
+        "\"edit\" needs room and content (strings) and id (a message id), and takes client_id",
+    ),
+    (
+        "delete",
+        "\"delete\" needs room (a string) and id (a message id), and takes client_id",
+    ),
+    (
+        "react",
+        "\"react\" needs room and emoji (strings) and id (a message id), and takes client_id",
+    ),
+    (
+        "unreact",
+        "\"unreact\" needs room and emoji (strings) and id (a message id), and takes client_id",
     ),
     ("typing", "\"typing\" needs room (a string)"),
     ("ping", "\"ping\" takes no fields"),
@@ -111,7 +153,8 @@ mod tests {
             Ok(Command::Send {
                 room: "r".into(),
                 content: "hi".into(),
-                client_id: "c".into()
+                client_id: "c".into(),
+                reply_to: None,
             })
         );
         let (_, hello) = decode(r#"{"type":"hello"}"#);
@@ -185,7 +228,39 @@ mod fuzz {
                 room,
                 content,
                 client_id,
-            } => json!({"type": "send", "room": room, "content": content, "client_id": client_id}),
+                reply_to,
+            } => {
+                json!({"type": "send", "room": room, "content": content, "client_id": client_id, "reply_to": reply_to})
+            }
+            Command::Edit {
+                room,
+                id,
+                content,
+                client_id,
+            } => {
+                json!({"type": "edit", "room": room, "id": id, "content": content, "client_id": client_id})
+            }
+            Command::Delete {
+                room,
+                id,
+                client_id,
+            } => json!({"type": "delete", "room": room, "id": id, "client_id": client_id}),
+            Command::React {
+                room,
+                id,
+                emoji,
+                client_id,
+            } => {
+                json!({"type": "react", "room": room, "id": id, "emoji": emoji, "client_id": client_id})
+            }
+            Command::Unreact {
+                room,
+                id,
+                emoji,
+                client_id,
+            } => {
+                json!({"type": "unreact", "room": room, "id": id, "emoji": emoji, "client_id": client_id})
+            }
             Command::Typing { room } => json!({"type": "typing", "room": room}),
             Command::Ping => json!({"type": "ping"}),
             Command::Auth { token } => json!({"type": "auth", "token": token}),
@@ -197,12 +272,12 @@ mod fuzz {
     }
 
     /// Whether `command` is what the object `sent` says, field for field
-    /// (an absent `since` is none, absent `capabilities` are none).
+    /// (an absent optional field is none, absent `capabilities` are none).
     fn is_what_was_sent(command: &Command, sent: &Map<String, Value>) -> bool {
         fields(command).iter().all(|(name, value)| {
             let got = sent.get(name);
             match (name.as_str(), value) {
-                ("since", Value::Null) => got.is_none_or(Value::is_null),
+                (_, Value::Null) => got.is_none_or(Value::is_null),
                 ("capabilities", Value::Array(none)) if none.is_empty() => {
                     got.is_none() || got == Some(value)
                 }
@@ -252,11 +327,45 @@ mod fuzz {
             (text(), any::<Option<i64>>())
                 .prop_map(|(room, since)| Command::Subscribe { room, since }),
             text().prop_map(|room| Command::Unsubscribe { room }),
-            (text(), text(), text()).prop_map(|(room, content, client_id)| Command::Send {
-                room,
-                content,
-                client_id
-            }),
+            (text(), text(), text(), any::<Option<i64>>()).prop_map(
+                |(room, content, client_id, reply_to)| Command::Send {
+                    room,
+                    content,
+                    client_id,
+                    reply_to,
+                }
+            ),
+            (text(), any::<i64>(), text(), proptest::option::of(text())).prop_map(
+                |(room, id, content, client_id)| Command::Edit {
+                    room,
+                    id,
+                    content,
+                    client_id,
+                }
+            ),
+            (text(), any::<i64>(), proptest::option::of(text())).prop_map(
+                |(room, id, client_id)| Command::Delete {
+                    room,
+                    id,
+                    client_id,
+                }
+            ),
+            (text(), any::<i64>(), text(), proptest::option::of(text())).prop_map(
+                |(room, id, emoji, client_id)| Command::React {
+                    room,
+                    id,
+                    emoji,
+                    client_id,
+                }
+            ),
+            (text(), any::<i64>(), text(), proptest::option::of(text())).prop_map(
+                |(room, id, emoji, client_id)| Command::Unreact {
+                    room,
+                    id,
+                    emoji,
+                    client_id,
+                }
+            ),
             text().prop_map(|room| Command::Typing { room }),
             Just(Command::Ping),
             text().prop_map(|token| Command::Auth { token }),
@@ -274,7 +383,10 @@ mod fuzz {
                 "content",
                 "client_id",
                 "capabilities",
-                "token"
+                "token",
+                "id",
+                "emoji",
+                "reply_to"
             ])
             .prop_map(str::to_owned),
         ]
@@ -317,9 +429,7 @@ mod fuzz {
                     .filter(|(name, _)| !sent.contains_key(name) && name != "ref")
                     .collect();
                 if omit_defaults {
-                    if sent.get("since") == Some(&Value::Null) {
-                        sent.remove("since");
-                    }
+                    sent.retain(|_, value| !value.is_null());
                     if sent.get("capabilities") == Some(&json!([])) {
                         sent.remove("capabilities");
                     }
@@ -343,7 +453,7 @@ mod fuzz {
             Just(json!({})),
         ];
         match field {
-            "since" => prop_oneof![
+            "since" | "id" | "reply_to" => prop_oneof![
                 fuzz::chars().prop_map(Value::from),
                 (i64::MAX as u64 + 1..=u64::MAX).prop_map(Value::from),
                 (-1e15..1e15f64)
@@ -410,9 +520,10 @@ mod fuzz {
                 }),
         ) {
             let mut sent = fields(&command);
-            let optional = matches!(field.as_str(), "since" | "capabilities");
+            let optional = matches!(field.as_str(), "since" | "capabilities" | "reply_to")
+                || (field == "client_id" && !matches!(command, Command::Send { .. }));
             match wrong {
-                Some(value) if !(field == "since" && value.is_null()) => {
+                Some(value) if !(optional && value.is_null() && field != "capabilities") => {
                     sent.insert(field, value);
                 }
                 _ if optional => return Ok(()),

@@ -4,7 +4,7 @@
 //! event's fields: one message, one shape.
 
 use crate::chat::notice::RoomEntry;
-use crate::model::{Removal, RoomRole, StoredMessage, Timestamp, Visibility};
+use crate::model::{ChangeKind, Entry, Removal, RoomRole, StoredMessage, Timestamp, Visibility};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -27,6 +27,14 @@ pub enum ErrorCode {
     Forbidden,
     /// The user is muted in this room: they may read, not send or type.
     Muted,
+    /// No such message in the room (or it was deleted).
+    NotFound,
+    /// An edit past the edit window.
+    TooLate,
+    /// A reaction that is not one emoji nor a `:short_name:`.
+    BadEmoji,
+    /// A new emoji on a message that has as many different ones as it may.
+    TooManyReactions,
 }
 
 impl ErrorCode {
@@ -50,10 +58,45 @@ pub struct MessageBody<'a> {
     pub ts: Timestamp,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<ReplyBody<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<Timestamp>,
+    /// A tombstone: the text is gone, the place stays.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+    /// Who deleted it, when not its author.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_by: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub reactions: &'a [ReactionBody<'a>],
 }
 
-impl<'a> From<&'a StoredMessage> for MessageBody<'a> {
-    fn from(m: &'a StoredMessage) -> Self {
+#[derive(Debug, Serialize)]
+pub struct ReactionBody<'a> {
+    pub emoji: &'a str,
+    pub count: i64,
+    pub me: bool,
+}
+
+/// The message a reply answers, as it is now.
+#[derive(Debug, Serialize)]
+pub struct ReplyBody<'a> {
+    pub id: i64,
+    pub author: &'a str,
+    pub excerpt: &'a str,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+}
+
+impl<'a> MessageBody<'a> {
+    /// `m` (a message, not a change) with its reactions, as shaped for the
+    /// wire by `reactions_of`.
+    pub fn new(m: &'a StoredMessage, reactions: &'a [ReactionBody<'a>]) -> Self {
+        let state = match &m.entry {
+            Entry::Message(Some(state)) => Some(state.as_ref()),
+            _ => None,
+        };
         Self {
             id: m.id,
             room: &m.room,
@@ -61,7 +104,79 @@ impl<'a> From<&'a StoredMessage> for MessageBody<'a> {
             content: &m.content,
             ts: m.created_at,
             client_id: m.client_id.as_deref(),
+            reply_to: state.and_then(|s| s.reply_to.as_ref()).map(|r| ReplyBody {
+                id: r.id,
+                author: &r.author,
+                excerpt: &r.excerpt,
+                deleted: r.deleted,
+            }),
+            edited_at: state.and_then(|s| s.edited_at),
+            deleted: state.is_some_and(|s| s.deleted.is_some()),
+            deleted_by: state
+                .and_then(|s| s.deleted.as_ref())
+                .and_then(|d| d.by.as_deref()),
+            reactions,
         }
+    }
+}
+
+/// The reactions of `m`, in the shape `MessageBody` shows them.
+pub fn reactions_of(m: &StoredMessage) -> Vec<ReactionBody<'_>> {
+    match &m.entry {
+        Entry::Message(Some(state)) => state
+            .reactions
+            .iter()
+            .map(|r| ReactionBody {
+                emoji: &r.emoji,
+                count: r.count,
+                me: r.me,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+impl<'a> From<&'a StoredMessage> for MessageBody<'a> {
+    /// Without reactions: for messages that have none (a new one) or
+    /// where they are not shown.
+    fn from(m: &'a StoredMessage) -> Self {
+        Self::new(m, &[])
+    }
+}
+
+/// The frame of a stream entry: a `message`, or the change it is.
+pub fn entry_frame<'a>(m: &'a StoredMessage, reactions: &'a [ReactionBody<'a>]) -> ServerFrame<'a> {
+    let Entry::Change(change) = &m.entry else {
+        return ServerFrame::Message(MessageBody::new(m, reactions));
+    };
+    match change.kind {
+        ChangeKind::Edit { gone } => ServerFrame::Edited {
+            room: &m.room,
+            id: change.target,
+            stream_id: m.id,
+            user: &m.author.username,
+            content: &m.content,
+            edited_at: m.created_at,
+            ts: m.created_at,
+            deleted: gone,
+        },
+        ChangeKind::Delete => ServerFrame::Deleted {
+            room: &m.room,
+            id: change.target,
+            stream_id: m.id,
+            by: &m.author.username,
+            ts: m.created_at,
+        },
+        ChangeKind::Reaction { added, count } => ServerFrame::Reaction {
+            room: &m.room,
+            id: change.target,
+            stream_id: m.id,
+            emoji: &m.content,
+            user: &m.author.username,
+            added,
+            count,
+            ts: m.created_at,
+        },
     }
 }
 
@@ -105,10 +220,48 @@ pub enum ServerFrame<'a> {
         room: &'a str,
     },
     Message(MessageBody<'a>),
-    Ack {
-        client_id: &'a str,
+    /// A message's text changed (`content` is its text now).
+    Edited {
         room: &'a str,
         id: i64,
+        stream_id: i64,
+        user: &'a str,
+        content: &'a str,
+        edited_at: Timestamp,
+        ts: Timestamp,
+        /// Replayed after the message was deleted: its text is gone.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        deleted: bool,
+    },
+    Deleted {
+        room: &'a str,
+        id: i64,
+        stream_id: i64,
+        by: &'a str,
+        ts: Timestamp,
+    },
+    /// `user` added (or took back) `emoji`; `count` have it now.
+    Reaction {
+        room: &'a str,
+        id: i64,
+        stream_id: i64,
+        emoji: &'a str,
+        user: &'a str,
+        added: bool,
+        count: i64,
+        ts: Timestamp,
+    },
+    Ack {
+        /// What was done, for anything but a send.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        action: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        client_id: Option<&'a str>,
+        room: &'a str,
+        id: i64,
+        /// A change's place in the room's stream; absent when it changed nothing.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        stream_id: Option<i64>,
         ts: Timestamp,
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         duplicate: bool,
@@ -235,9 +388,11 @@ mod tests {
     #[test]
     fn an_ack_says_duplicate_only_when_it_is_one() {
         let ack = |duplicate| ServerFrame::Ack {
-            client_id: "c",
+            action: None,
+            client_id: Some("c"),
             room: "r",
             id: 3,
+            stream_id: None,
             ts: Timestamp(0),
             duplicate,
         };

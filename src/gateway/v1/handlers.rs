@@ -6,13 +6,15 @@ use super::commands::{self, Command, Refusal};
 use super::frames::{ErrorCode, ServerFrame};
 use crate::auth::AuthError;
 use crate::chat::Silenced;
+use crate::chat::changes::{ActError, Action};
 use crate::chat::outbox::{Outbound, Replay};
-use crate::chat::publisher::PostError;
-use crate::chat::rooms::RoomError;
+use crate::chat::publisher::{PostError, Posted};
+use crate::chat::rooms::{Actor, RoomError};
 use crate::gateway::close::POLICY_VIOLATION;
 use crate::gateway::reader::Session;
 use crate::gateway::writer::unix_ms;
-use crate::model::{MessageText, TextError};
+use crate::model::{Emoji, MessageText, TextError, Timestamp};
+use crate::store::Refusal as Rule;
 use axum::extract::ws::Utf8Bytes;
 use serde_json::Value;
 
@@ -68,7 +70,40 @@ pub async fn on_text(session: &mut Session, text: Utf8Bytes) {
             room,
             content,
             client_id,
-        } => send(session, reference, room, content, client_id).await,
+            reply_to,
+        } => send(session, reference, room, content, client_id, reply_to).await,
+        Command::Edit {
+            room,
+            id,
+            content,
+            client_id,
+        } => {
+            let action = text_of(session, content).map(Action::Edit);
+            act(session, reference, room, id, action, client_id).await;
+        }
+        Command::Delete {
+            room,
+            id,
+            client_id,
+        } => act(session, reference, room, id, Ok(Action::Delete), client_id).await,
+        Command::React {
+            room,
+            id,
+            emoji,
+            client_id,
+        } => {
+            let action = emoji_of(&emoji).map(Action::React);
+            act(session, reference, room, id, action, client_id).await;
+        }
+        Command::Unreact {
+            room,
+            id,
+            emoji,
+            client_id,
+        } => {
+            let action = emoji_of(&emoji).map(Action::Unreact);
+            act(session, reference, room, id, action, client_id).await;
+        }
         Command::Auth { token } => renew(session, reference, &token).await,
     }
 }
@@ -247,13 +282,39 @@ fn silent(
             ErrorCode::NotSubscribed,
             "not subscribed to this room".to_owned(),
         ),
-        Silenced::Muted(None) => (ErrorCode::Muted, "you are muted in this room".to_owned()),
-        Silenced::Muted(Some(until)) => (
-            ErrorCode::Muted,
-            format!("you are muted in this room until {}", until.to_rfc3339()),
-        ),
+        Silenced::Muted(until) => (ErrorCode::Muted, muted_words(until)),
     };
     session.send(error_frame(reference.as_ref(), code, &message, client_id));
+}
+
+/// Why a command's field was refused: its code and words.
+type FieldRefusal = (ErrorCode, String);
+
+/// A message's text, by the rules of a send.
+fn text_of(session: &Session, content: String) -> Result<MessageText, FieldRefusal> {
+    MessageText::parse(content, session.state.config.max_message_bytes).map_err(|err| {
+        let code = match err {
+            TextError::Blank => ErrorCode::EmptyMessage,
+            TextError::TooLong { .. } => ErrorCode::TooLarge,
+            TextError::Nul => ErrorCode::BadCommand,
+        };
+        (code, err.to_string())
+    })
+}
+
+fn emoji_of(raw: &str) -> Result<Emoji, FieldRefusal> {
+    Emoji::parse(raw).map_err(|err| (ErrorCode::BadEmoji, err.0))
+}
+
+/// A client id is stored with what it names: 1-128 bytes, no NUL.
+fn check_client_id(client_id: &str) -> Result<(), &'static str> {
+    if client_id.is_empty() || client_id.len() > MAX_CLIENT_ID {
+        return Err("client_id must be 1-128 bytes");
+    }
+    if client_id.contains('\0') {
+        return Err("client_id must not contain NUL characters");
+    }
+    Ok(())
 }
 
 async fn send(
@@ -262,6 +323,7 @@ async fn send(
     room: String,
     content: String,
     client_id: String,
+    reply_to: Option<i64>,
 ) {
     if let Err(silenced) = may_speak(session, &room) {
         return silent(session, reference, silenced, Some(&client_id));
@@ -274,39 +336,12 @@ async fn send(
             "not subscribed to this room",
         );
     };
-    if client_id.is_empty() || client_id.len() > MAX_CLIENT_ID {
-        return refuse(
-            session,
-            reference,
-            ErrorCode::BadCommand,
-            "client_id must be 1-128 bytes",
-        );
+    if let Err(message) = check_client_id(&client_id) {
+        return refuse(session, reference, ErrorCode::BadCommand, message);
     }
-    // Stored with the message: the same rule as its content.
-    if client_id.contains('\0') {
-        return refuse(
-            session,
-            reference,
-            ErrorCode::BadCommand,
-            "client_id must not contain NUL characters",
-        );
-    }
-    let text = match MessageText::parse(content, session.state.config.max_message_bytes) {
+    let text = match text_of(session, content) {
         Ok(text) => text,
-        Err(TextError::Blank) => {
-            return refuse(
-                session,
-                reference,
-                ErrorCode::EmptyMessage,
-                "content is empty",
-            );
-        }
-        Err(err @ TextError::TooLong { .. }) => {
-            return refuse(session, reference, ErrorCode::TooLarge, &err.to_string());
-        }
-        Err(err @ TextError::Nul) => {
-            return refuse(session, reference, ErrorCode::BadCommand, &err.to_string());
-        }
+        Err((code, message)) => return refuse(session, reference, code, &message),
     };
     if let Err(wait) = session.state.rates.send(session.user.id) {
         return rate_limited(session, reference, wait);
@@ -319,6 +354,7 @@ async fn send(
             &session.user,
             text,
             Some(client_id.clone()),
+            reply_to,
         )
         .await;
     let stored = match posted {
@@ -330,8 +366,17 @@ async fn send(
         }
     };
     session.pending.push_back(Box::pin(async move {
-        let posted = match stored.await {
-            Ok(Ok(posted)) => posted,
+        let (message, duplicate) = match stored.await {
+            Ok(Ok(Posted::Stored { message, duplicate })) => (message, duplicate),
+            Ok(Ok(_)) => {
+                // The only refusal a send can meet: what it answers is not there.
+                return Some(error_frame(
+                    reference.as_ref(),
+                    ErrorCode::NotFound,
+                    "the message replied to is not in this room",
+                    Some(&client_id),
+                ));
+            }
             Ok(Err(err)) => {
                 // The cause is for the log; the client is told what to do.
                 tracing::warn!(error = %err, client_id, "message not stored");
@@ -342,16 +387,144 @@ async fn send(
                 return Some(store_failed(reference.as_ref(), &client_id));
             }
         };
-        let message = &posted.message;
         let ack = ServerFrame::Ack {
-            client_id: &client_id,
+            action: None,
+            client_id: Some(&client_id),
             room: &message.room,
             id: message.id,
+            stream_id: None,
             ts: message.created_at,
-            duplicate: posted.duplicate,
+            duplicate,
         };
         Some(ack.reply(reference.as_ref()))
     }));
+}
+
+/// An edit, a deletion or a reaction: acknowledged once stored (and
+/// delivered here), like a send.
+async fn act(
+    session: &mut Session,
+    reference: Option<Value>,
+    room: String,
+    id: i64,
+    action: Result<Action, FieldRefusal>,
+    client_id: Option<String>,
+) {
+    if let Some(Err(message)) = client_id.as_deref().map(check_client_id) {
+        return refuse(session, reference, ErrorCode::BadCommand, message);
+    }
+    let cid = client_id.as_deref();
+    if !session.rooms.contains_key(&room) || !session.state.chat.holds(&room, session.conn) {
+        session.rooms.remove(&room);
+        let frame = error_frame(
+            reference.as_ref(),
+            ErrorCode::NotSubscribed,
+            "not subscribed to this room",
+            cid,
+        );
+        return session.send(frame);
+    }
+    let action = match action {
+        Ok(action) => action,
+        Err((code, message)) => {
+            return session.send(error_frame(reference.as_ref(), code, &message, cid));
+        }
+    };
+    if let Err(wait) = session.state.rates.send(session.user.id) {
+        return rate_limited(session, reference, wait);
+    }
+    let name = action.as_str();
+    let actor = Actor {
+        user: &session.user,
+        admin: session.admin,
+    };
+    let asked = session
+        .state
+        .chat
+        .act(actor, &room, id, action, client_id.clone())
+        .await;
+    let stored = match asked {
+        Ok(stored) => stored,
+        Err(err) => {
+            let (code, message) = match err {
+                ActError::Room(RoomError::NotFound) => {
+                    (ErrorCode::UnknownRoom, "no such room".to_owned())
+                }
+                ActError::Room(RoomError::Forbidden(message)) => {
+                    (ErrorCode::Forbidden, message.to_owned())
+                }
+                ActError::Muted { until } => (ErrorCode::Muted, muted_words(until)),
+                err => {
+                    tracing::warn!(error = %err, "change not accepted");
+                    (ErrorCode::StoreFailed, NOT_STORED.to_owned())
+                }
+            };
+            return session.send(error_frame(reference.as_ref(), code, &message, cid));
+        }
+    };
+    session.pending.push_back(Box::pin(async move {
+        let cid = client_id.as_deref();
+        let (stream_id, ts, duplicate) = match stored.await {
+            Ok(Ok(Posted::Stored { message, duplicate })) => {
+                (Some(message.id), message.created_at, duplicate)
+            }
+            Ok(Ok(Posted::Unchanged { .. })) => (None, Timestamp::now(), false),
+            Ok(Ok(Posted::Refused(refusal))) => {
+                let (code, message) = match refusal {
+                    Rule::NotFound => (ErrorCode::NotFound, "no such message in this room"),
+                    Rule::NotAuthor => (
+                        ErrorCode::Forbidden,
+                        match name {
+                            "edit" => "only its author may edit a message",
+                            _ => "only its author or a moderator may delete a message",
+                        },
+                    ),
+                    Rule::TooLate => (ErrorCode::TooLate, "the edit window has passed"),
+                    Rule::TooManyReactions => (
+                        ErrorCode::TooManyReactions,
+                        "this message has too many different reactions",
+                    ),
+                };
+                return Some(error_frame(reference.as_ref(), code, message, cid));
+            }
+            Ok(Err(err)) => {
+                tracing::warn!(error = %err, "change not stored");
+                return Some(error_frame(
+                    reference.as_ref(),
+                    ErrorCode::StoreFailed,
+                    NOT_STORED,
+                    cid,
+                ));
+            }
+            Err(_) => {
+                return Some(error_frame(
+                    reference.as_ref(),
+                    ErrorCode::StoreFailed,
+                    NOT_STORED,
+                    cid,
+                ));
+            }
+        };
+        let ack = ServerFrame::Ack {
+            action: Some(name),
+            client_id: cid,
+            room: &room,
+            id,
+            stream_id,
+            ts,
+            duplicate,
+        };
+        Some(ack.reply(reference.as_ref()))
+    }));
+}
+
+const NOT_STORED: &str = "not stored; send it again (with the same client_id)";
+
+fn muted_words(until: Option<Timestamp>) -> String {
+    match until {
+        None => "you are muted in this room".to_owned(),
+        Some(until) => format!("you are muted in this room until {}", until.to_rfc3339()),
+    }
 }
 
 /// Over the user's budget: `retry_after_ms` says when the next one may go.

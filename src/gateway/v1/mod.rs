@@ -13,7 +13,7 @@ use crate::chat::event::Event;
 use crate::chat::notice::Notice;
 use crate::model::RoomEvent;
 use axum::extract::ws::Utf8Bytes;
-use frames::{MessageBody, RoomBody, ServerFrame};
+use frames::{RoomBody, ServerFrame};
 
 /// The capability that replaces several `joined`/`left` events told at
 /// once with one `presence` event. Without it a client gets exactly what
@@ -65,8 +65,11 @@ pub fn renew_notice(expires_in_ms: u64) -> String {
     ServerFrame::AuthExpiring { expires_in_ms }.encode()
 }
 
+/// A stored entry's frame, for one connection (a replay): a message shows
+/// its reactions as that connection's user sees them.
 pub fn message_frame(m: &crate::model::StoredMessage) -> Utf8Bytes {
-    ServerFrame::Message(MessageBody::from(m)).encode().into()
+    let reactions = frames::reactions_of(m);
+    frames::entry_frame(m, &reactions).encode().into()
 }
 
 /// A shared event's frame: kept in the event's cache for as long as any
@@ -74,7 +77,8 @@ pub fn message_frame(m: &crate::model::StoredMessage) -> Utf8Bytes {
 /// (up to as much again as the frame).
 pub fn encode(kind: &RoomEvent) -> Option<Utf8Bytes> {
     let frame = match kind {
-        RoomEvent::Message(m) => ServerFrame::Message(MessageBody::from(m)),
+        // A live message has no reactions yet: one frame fits everyone.
+        RoomEvent::Message(m) => frames::entry_frame(m, &[]),
         RoomEvent::Joined { room, user, .. } => ServerFrame::Joined { room, user },
         RoomEvent::Left { room, user, .. } => ServerFrame::Left { room, user },
         RoomEvent::Typing { room, user, .. } => ServerFrame::Typing { room, user },
