@@ -91,7 +91,6 @@ export default {
     }
 
     // A click on the quote leads to the original.
-    await say(a, 'filler 1');
     await messageItem(b, 'yes, see you there').locator('.msg-quote').click();
     await b.waitForFunction((id) => document.activeElement?.dataset?.id === String(id), id);
 
