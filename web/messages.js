@@ -143,8 +143,10 @@ export function renderMessage(li, state) {
   states.set(li, state);
   const body = li.querySelector('.msg-body');
   const meta = body.querySelector('.msg-meta');
-  // A re-draw must not take the focus from a chip or a button in it (a reaction comes in while it is focused).
-  const focused = li.contains(document.activeElement) ? focusKey(document.activeElement) : null;
+  // A re-draw must not lose the focus: a chip clicked by keyboard is replaced when its count comes back.
+  const active = document.activeElement;
+  const hadFocus = !!active && li.contains(active);
+  const key = hadFocus ? focusKey(active) : null;
   for (const part of body.querySelectorAll(':scope > .msg-quote, :scope > .msg-text, :scope > .msg-reactions')) part.remove();
   li.classList.toggle('deleted', state.deleted);
   li.classList.toggle('saving', typeof state.saving === 'string');
@@ -171,7 +173,7 @@ export function renderMessage(li, state) {
   meta.after(...parts);
   if (state.deleted) for (const panel of li.querySelectorAll('.msg-panel')) panel.remove();
   renderTools(li, state);
-  if (focused) restoreFocus(li, focused);
+  if (hadFocus && !active.isConnected) restoreFocus(li, key);
 }
 
 /** "↩ alice: the excerpt": a click shows the original (message-menu.js). */
@@ -285,8 +287,9 @@ function focusKey(node) {
   return null;
 }
 
+/** The focus goes to what stands in for the element that had it, else to the message itself. */
 function restoreFocus(li, key) {
-  const [kind, value] = key.split(/:(.*)/s);
+  const [kind, value] = (key || '').split(/:(.*)/s);
   let target = null;
   if (kind === 'emoji') target = [...li.querySelectorAll('.reaction')].find((b) => b.dataset.emoji === value);
   else if (kind === 'action') target = [...li.querySelectorAll('[data-action]')].find((b) => b.dataset.action === value);

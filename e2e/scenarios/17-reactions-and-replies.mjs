@@ -46,9 +46,12 @@ export default {
     await waitForChips(b, id, [{ emoji: '👍', count: 2, me: true }, { emoji: '🎉', count: 1, me: false }]);
     await t.screenshot(a, 'chips');
 
-    // Toggled off: Ben's own chip takes his back; the last one's goes with its chip.
-    await messageItem(b, 'lunch at noon?').locator('.reaction[data-emoji="👍"]').click();
+    // Toggled off, by keyboard: Ben's own chip takes his back, and the redrawn chip keeps the focus.
+    await messageItem(b, 'lunch at noon?').locator('.reaction[data-emoji="👍"]').focus();
+    await b.keyboard.press('Enter');
     await waitForChips(b, id, [{ emoji: '👍', count: 1, me: false }, { emoji: '🎉', count: 1, me: false }]);
+    assert.equal(await b.evaluate(() => document.activeElement?.dataset.emoji), '👍', 'the focus stays on the chip');
+    // The last one's goes with its chip.
     await waitForChips(a, id, [{ emoji: '👍', count: 1, me: true }, { emoji: '🎉', count: 1, me: true }]);
     await messageItem(a, 'lunch at noon?').locator('.reaction[data-emoji="👍"]').click();
     await messageItem(a, 'lunch at noon?').locator('.reaction[data-emoji="🎉"]').click();
