@@ -8,13 +8,13 @@ use super::{
 use crate::model::{Room, RoomName, RoomRole, Timestamp, User, Username, Visibility};
 use std::sync::Arc;
 
-struct Backend {
-    name: &'static str,
-    store: Arc<dyn Store>,
+pub(super) struct Backend {
+    pub name: &'static str,
+    pub store: Arc<dyn Store>,
     _dir: Option<tempfile::TempDir>,
 }
 
-async fn backends() -> Vec<Backend> {
+pub(super) async fn backends() -> Vec<Backend> {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
     let sqlite = SqliteStore::open(&url).await.expect("SQLite opens");
@@ -90,7 +90,7 @@ on_every_backend!(
     accounts_admins_and_disabled_users,
 );
 
-async fn user(store: &Arc<dyn Store>, name: &str) -> User {
+pub(super) async fn user(store: &Arc<dyn Store>, name: &str) -> User {
     store
         .create_user(&Username::parse(name).expect("a name"), "hash")
         .await
@@ -101,7 +101,7 @@ fn room_name(name: &str) -> RoomName {
     RoomName::parse(name).expect("a room name")
 }
 
-async fn room(
+pub(super) async fn room(
     store: &Arc<dyn Store>,
     name: &str,
     visibility: Visibility,

@@ -15,7 +15,10 @@ mod changes;
 mod delegate;
 mod decode;
 #[cfg(test)]
+#[macro_use]
 mod membership_tests;
+#[cfg(test)]
+mod entries_tests;
 mod postgres;
 mod queries;
 mod sql;

@@ -705,3 +705,129 @@ async fn a_ban_a_mute_and_a_deletion_on_one_node_act_on_the_other() {
         404
     );
 }
+
+/// Issue 13 over two nodes: a reader on A goes away at a message, misses an
+/// edit, a deletion, three reactions (one of them through B) and a message
+/// made through A, and resumes on B; it must get exactly those, in order, once. Both nodes'
+/// live subscribers see the room's stream in one order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL and Redis (PALAVER_TEST_DATABASE_URL, PALAVER_TEST_REDIS_URL)"]
+async fn changes_missed_on_one_node_are_replayed_once_in_order_on_the_other() {
+    let (_, redis) = services();
+    let (a, b) = two_nodes(&redis).await;
+    let alice = a.user("cx-alice").await;
+    let bob = a.user("cx-bob").await;
+    let watch_a = a.user("cx-watch-a").await;
+    let watch_b = a.user("cx-watch-b").await;
+    let mut author = a.v1("/ws", &alice).await;
+    v1_join(&mut author, "general").await;
+    let mut on_a = a.v1("/ws", &watch_a).await;
+    v1_join(&mut on_a, "general").await;
+    let mut on_b = b.v1("/ws", &watch_b).await;
+    v1_join(&mut on_b, "general").await;
+    let mut reader = a.v1("/ws", &bob).await;
+    v1_join(&mut reader, "general").await;
+
+    let sent = |content: &str| json!({"type": "send", "room": "general", "content": content, "client_id": format!("id-{content}")});
+    let one = v1_done(&mut author, sent("cx-one")).await["id"]
+        .as_i64()
+        .unwrap();
+    // A's messages reach B: the bus is up for both before anything counts.
+    // Both watchers are read past it, so that they compare from there.
+    v1_until_message(&mut on_b, "general", "cx-one", &[]).await;
+    v1_until_message(&mut on_a, "general", "cx-one", &[]).await;
+    let two = v1_done(&mut author, sent("cx-two")).await["id"]
+        .as_i64()
+        .unwrap();
+    let seen = stream_until(&mut reader, "general", "cx-two").await;
+    let since = position(seen.last().unwrap());
+    assert_eq!(since, two);
+    drop(reader);
+
+    let edited = v1_done(
+        &mut author,
+        json!({"type": "edit", "room": "general", "id": one, "content": "cx-one-v2"}),
+    )
+    .await;
+    let deleted = v1_done(
+        &mut author,
+        json!({"type": "delete", "room": "general", "id": two}),
+    )
+    .await;
+    let react =
+        |emoji: &str| json!({"type": "react", "room": "general", "id": one, "emoji": emoji});
+    let thumbs = v1_done(&mut author, react("👍")).await;
+    // One change through B, so that both nodes feed the stream.
+    let r = b
+        .http
+        .put(b.url(&reaction_path("general", one, "👍")))
+        .bearer_auth(&bob)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let tada = v1_done(&mut author, react("🎉")).await;
+    let three = v1_done(&mut author, sent("cx-three")).await["id"]
+        .as_i64()
+        .unwrap();
+
+    let live_a = stream_until(&mut on_a, "general", "cx-three").await;
+    let live_b = stream_until(&mut on_b, "general", "cx-three").await;
+    assert_ascending(&live_a);
+    assert_eq!(
+        stream_shape(&live_b),
+        stream_shape(&live_a),
+        "both nodes' subscribers see one order"
+    );
+    let missed: Vec<Value> = live_a.into_iter().filter(|e| position(e) > since).collect();
+    let kinds: Vec<&str> = missed.iter().filter_map(|e| e["type"].as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "edited", "deleted", "reaction", "reaction", "reaction", "message"
+        ],
+        "{missed:?}"
+    );
+    let stream_id = |ack: &Value| ack["stream_id"].as_i64().unwrap();
+    let acked = [
+        stream_id(&edited),
+        stream_id(&deleted),
+        stream_id(&thumbs),
+        position(&missed[3]),
+        stream_id(&tada),
+        three,
+    ];
+    assert_eq!(
+        stream_shape(&missed)
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect::<Vec<_>>(),
+        acked,
+        "the live order is the acks'"
+    );
+
+    let mut back = b.v1("/ws", &bob).await;
+    let sub = v1_subscribe(&mut back, "general", Some(since)).await;
+    assert_eq!(sub["type"], "subscribed", "{sub}");
+    let replayed = stream_until(&mut back, "general", "cx-three").await;
+    assert_eq!(
+        stream_shape(&replayed),
+        stream_shape(&missed),
+        "exactly what was missed, in order, once"
+    );
+    assert_eq!(replayed[0]["content"], "cx-one-v2", "{replayed:?}");
+    assert_eq!(replayed[1]["id"], two, "{replayed:?}");
+    let counts: Vec<(&Value, &Value, &Value)> = replayed[2..5]
+        .iter()
+        .map(|e| (&e["user"], &e["emoji"], &e["count"]))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            (&json!("cx-alice"), &json!("👍"), &json!(2)),
+            (&json!("cx-bob"), &json!("👍"), &json!(2)),
+            (&json!("cx-alice"), &json!("🎉"), &json!(1)),
+        ],
+        "{replayed:?}"
+    );
+}

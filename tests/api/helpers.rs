@@ -614,3 +614,99 @@ pub async fn removed_until(ws: &mut Ws, marker: &str, never: &str) -> Vec<Value>
         }
     }
 }
+
+/// The v1 event types that are entries of a room's stream (issue 13):
+/// each has a position in the room's one order.
+pub const STREAM_ENTRIES: [&str; 4] = ["message", "edited", "deleted", "reaction"];
+
+/// A stream entry's position: a message's `id`, a change's `stream_id`.
+pub fn position(entry: &Value) -> i64 {
+    let field = if entry["type"] == "message" {
+        "id"
+    } else {
+        "stream_id"
+    };
+    entry[field]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no {field} in {entry}"))
+}
+
+/// What two views of one stream must share: each entry's type and position.
+pub fn stream_shape(entries: &[Value]) -> Vec<(String, i64)> {
+    entries
+        .iter()
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap_or_default().to_owned(),
+                position(e),
+            )
+        })
+        .collect()
+}
+
+/// Asserts that the positions only grow: in order, no entry twice.
+#[track_caller]
+pub fn assert_ascending(entries: &[Value]) {
+    let shape = stream_shape(entries);
+    assert!(
+        shape.windows(2).all(|w| w[0].1 < w[1].1),
+        "positions not strictly ascending: {shape:?}"
+    );
+}
+
+/// The stream entries of `room` a v1 socket gets, up to and with the
+/// message whose content is `marker`; skips everything else (presence,
+/// other rooms, answers).
+pub async fn stream_until(ws: &mut Ws, room: &str, marker: &str) -> Vec<Value> {
+    let mut entries = Vec::new();
+    loop {
+        let v = next_json(ws).await;
+        let kind = v["type"].as_str().unwrap_or_default();
+        if v["room"] != room || !STREAM_ENTRIES.contains(&kind) {
+            continue;
+        }
+        let last = kind == "message" && v["content"] == marker;
+        entries.push(v);
+        if last {
+            return entries;
+        }
+    }
+}
+
+/// Sends a v1 command with a fresh `ref` and returns its answer: the `ack`
+/// or `error` carrying that `ref`. Skips everything else, so a socket that
+/// must see the room's events in order should not be the one commanding.
+pub async fn v1_command(ws: &mut Ws, mut command: Value) -> Value {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let reference = format!("cmd-{}", N.fetch_add(1, Ordering::Relaxed));
+    command["ref"] = json!(reference);
+    send_json(ws, command).await;
+    loop {
+        let v = next_json(ws).await;
+        if matches!(v["type"].as_str(), Some("ack" | "error")) && v["ref"] == reference.as_str() {
+            return v;
+        }
+    }
+}
+
+/// A v1 command that must be acknowledged; the ack.
+pub async fn v1_done(ws: &mut Ws, command: Value) -> Value {
+    let what = command.to_string();
+    let answer = v1_command(ws, command).await;
+    assert_eq!(answer["type"], "ack", "{what} -> {answer}");
+    answer
+}
+
+/// `/rooms/{room}/messages/{id}/reactions/{emoji}`, the emoji percent-encoded.
+pub fn reaction_path(room: &str, id: i64, emoji: &str) -> String {
+    let mut encoded = String::new();
+    for byte in emoji.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    format!("/rooms/{room}/messages/{id}/reactions/{encoded}")
+}

@@ -17,6 +17,7 @@ mod bench_cli;
 mod cluster;
 mod compat_ws;
 mod data_dir;
+mod edits;
 mod faults;
 // The inputs of the library's `fuzz` property tests, shared with `fuzz_sockets`.
 #[path = "../../src/fuzz.rs"]
