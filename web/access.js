@@ -14,10 +14,11 @@ import { el } from './elements.js';
 import { S, MAX_TIMER } from './state.js';
 import { addMine, dropMine, noteSubscribed, roomInfo, roomLabel } from './membership.js';
 import { restriction, removalText, deletedText, mutedText } from './restrictions.js';
-import { viewFor, addNotice, refreshWelcome } from './messages.js';
+import { viewFor, addNotice, refreshWelcome, syncRoomTools } from './messages.js';
 import { enterRoom, renderRooms, renderHeader, subscribe } from './rooms.js';
 import { loadInitial } from './history.js';
 import { outbox } from './composer.js';
+import { actions } from './changes.js';
 import { renderOnline, renderTyping } from './presence.js';
 import { renderMembers } from './members.js';
 import { renderRoomSettings } from './room-settings.js';
@@ -38,6 +39,8 @@ export function renderRestriction() {
 
 /** Everything that depends on my standing in `name`, drawn again. */
 function redraw(name) {
+  const view = S.views.get(name);
+  if (view) syncRoomTools(view);
   renderRooms();
   if (S.current !== name) return;
   renderHeader();
@@ -91,6 +94,7 @@ function closeRoom(name, text, repeated) {
     if (!repeated) addNotice(view, text);
   }
   outbox.failRoom(name, text);
+  actions.failRoom(name, text);
   redraw(name);
   // Said wherever the reader is: a greyed room in the sidebar is easy to miss.
   if (!repeated && S.current !== name) notify(text);

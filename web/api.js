@@ -125,6 +125,8 @@ export const api = {
     if (before !== undefined && before !== null) q.set('before', String(before));
     return authed('GET', `/rooms/${encodeURIComponent(room)}/messages?${q}`);
   },
+  /** A message's versions, oldest first (404 when the server keeps no edit history). */
+  versions: (name, id) => authed('GET', `${room(name)}/messages/${encodeURIComponent(String(id))}/versions`),
   logout: () => authed('POST', '/logout'),
   logoutAll: () => authed('POST', '/logout/all'),
   changePassword: (currentPassword, newPassword) =>

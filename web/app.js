@@ -22,7 +22,10 @@
 // - history.js: a room's history pages and the top of its list.
 // - messages.js: a room's message list: in id order, once, grouped.
 // - outbox.js: sent, not yet stored: ack, timeout, refusal, re-send.
-// - composer.js: the message box and the page's own messages.
+// - stream.js: a message's state (edited, deleted, reactions, its quote) and how change events set it.
+// - changes.js, actions.js: edits, deletions and reactions: the events, and my commands until acked.
+// - message-menu.js: a message's tools, the emoji picker (emoji.js), versions, a reply's original.
+// - composer.js: the message box and the page's own messages; replying, editing.
 // - presence.js: who is online and typing; join and leave notices.
 // - status.js, layout.js: the connection banner; views and drawers.
 // - dom.js: element helpers; user text only ever becomes text nodes.
@@ -44,7 +47,10 @@ import { setBanner, showConnectionState, wireStatus } from './status.js';
 import { refreshRooms, renderRooms, enterRoom, enterFirstRoom, subscribe, wireRooms } from './rooms.js';
 import { maybeLoadOlder, renderStart, retryFor } from './history.js';
 import { insertMessage, nearBottom, scrollToBottom } from './messages.js';
-import { outbox, confirmSent, wireComposer } from './composer.js';
+import { outbox, confirmSent, wireComposer, composerSawChange, resetComposerMode } from './composer.js';
+import { actions, onChange, clearChanges } from './changes.js';
+import { streamPosition } from './stream.js';
+import { wireMessageMenu, closeMessageMenus } from './message-menu.js';
 import { clearTyping, onTyping, onSubscribed, onJoinedOrLeft, onRoster } from './presence.js';
 import {
   onRoomAdded,
@@ -136,6 +142,7 @@ function endSession(reason, notice = NOTICES[reason] || NOTICES.ended) {
   S.conn = null;
   for (const t of S.timers) clearInterval(t);
   outbox.clear();
+  clearChanges();
   for (const view of S.views.values()) for (const t of view.typing.values()) clearTimeout(t);
   S.timers = [];
   S.views.clear();
@@ -145,6 +152,7 @@ function endSession(reason, notice = NOTICES[reason] || NOTICES.ended) {
   S.gone.clear();
   S.admin = false;
   S.current = null;
+  resetComposerMode();
   S.session = null;
   S.vault.forget(reason, mine).catch((err) => console.warn('could not forget the session', err));
   clear(el.listHost);
@@ -227,6 +235,7 @@ function onSocketOpen() {
   // Then re-send what was never acknowledged, with the same client_id.
   // (Not those the server refused for good: only Retry sends them again.)
   outbox.resendAll();
+  actions.resendAll();
 }
 
 function onEvent(frame) {
@@ -235,8 +244,20 @@ function onEvent(frame) {
       onMessage(frame);
       break;
     case 'ack':
-      confirmSent(frame.client_id, { id: frame.id, ts: frame.ts });
+      // An edit's, a delete's or a reaction's ack says `action`; a send's does not.
+      if (frame.action) actions.ack(frame);
+      else confirmSent(frame.client_id, { id: frame.id, ts: frame.ts });
       break;
+    case 'edited':
+    case 'deleted':
+    case 'reaction': {
+      // A reaction's chips or a longer text make the message taller: the newest stays in sight.
+      const stick = frame.room === S.current && nearBottom();
+      const state = onChange(frame);
+      if (state) composerSawChange(frame.room, state);
+      if (stick) scrollToBottom();
+      break;
+    }
     case 'subscribed':
       if (onSubscribed(frame)) {
         renderRooms();
@@ -301,7 +322,7 @@ function onEvent(frame) {
 function onMessage(m) {
   const view = S.views.get(m.room);
   if (!view) return;
-  view.lastId = Math.max(view.lastId, m.id);
+  view.lastId = Math.max(view.lastId, streamPosition(m) ?? 0);
   clearTyping(view, m.user);
   if (m.client_id && outbox.has(m.client_id) && isMe(m.user)) {
     confirmSent(m.client_id, m);
@@ -315,7 +336,8 @@ function onMessage(m) {
     else el.jumpBottom.hidden = false;
   }
   if (!shown || document.hidden) {
-    if (!isMe(m.user) && S.current !== view.name) {
+    // A replayed message deleted meanwhile is nothing to read.
+    if (!isMe(m.user) && S.current !== view.name && m.deleted !== true) {
       view.unread += 1;
       renderRooms();
     }
@@ -323,6 +345,11 @@ function onMessage(m) {
 }
 
 function onServerError(frame) {
+  if (actions.refused(frame)) {
+    // Muted: the composer closes too, as for a refused send.
+    if (frame.code === 'muted') onAccessError(frame);
+    return;
+  }
   if (onAccessError(frame)) return;
   if (outbox.refused(frame)) return;
   if (typeof frame.ref === 'string' && frame.ref.startsWith('sub:')) {
@@ -400,9 +427,12 @@ function wire() {
   wireMembers();
   wireRoomSettings({ left: (room) => removedFrom(room, 'left'), topicIs: (room, topic) => topicIs(room, topic, true) });
   wireDms();
+  wireMessageMenu();
   S.afterSubscribe = (room) => outbox.release(room);
   S.onForbidden = forbiddenIn;
   S.onRoomShown = (room) => {
+    closeMessageMenus();
+    resetComposerMode();
     renderRestriction();
     showMembers(room);
     showRoomSettings();

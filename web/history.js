@@ -85,11 +85,14 @@ export async function loadOlder(view) {
     const before = el.scroller.scrollHeight;
     const top = el.scroller.scrollTop;
     for (const m of page.messages) insertMessage(view, m, { history: true });
+    // Changes that came meanwhile to messages not on this page are already in any later page.
+    view.orphans.clear();
     view.nextBefore = page.next_before;
     view.hasMore = !!page.has_more && page.next_before !== null;
     renderStart(view);
     if (shown) el.scroller.scrollTop = top + (el.scroller.scrollHeight - before);
   } catch (err) {
+    view.orphans.clear();
     if (handleApiError(err)) return;
     // The room has history (loadOlder needs it), so trying again means this page again.
     renderStart(view, 'error', err.message, () => loadOlder(view));

@@ -6,8 +6,8 @@
 // No DOM here: `render(entry)` is told whenever an entry's state changes
 // (composer.js draws it), and `send(frame)` puts a frame on the socket.
 
-/** Refusals that sending the same message again cannot cure. */
-export const PERMANENT = new Set(['too_large', 'empty_message', 'bad_command', 'unknown_room', 'muted', 'forbidden']);
+/** Refusals that sending the same message again cannot cure (not_found: the message it replies to is gone). */
+export const PERMANENT = new Set(['too_large', 'empty_message', 'bad_command', 'unknown_room', 'muted', 'forbidden', 'not_found']);
 
 /** What a refusal says to the person who wrote the message. */
 export function refusalText(frame) {
@@ -31,9 +31,9 @@ export class Outbox {
     this.lastSent = null;
   }
 
-  /** A new entry, not sent yet: status 'pending'. */
-  add({ clientId, room, content }) {
-    const entry = { clientId, room, content, status: 'pending', why: null, permanent: false, timer: null };
+  /** A new entry, not sent yet: status 'pending'. `replyTo`: the id of the message it answers. */
+  add({ clientId, room, content, replyTo = null }) {
+    const entry = { clientId, room, content, replyTo, status: 'pending', why: null, permanent: false, timer: null };
     this.entries.set(clientId, entry);
     return entry;
   }
@@ -57,7 +57,9 @@ export class Outbox {
     this.#set(entry, 'pending', null);
     this.timers.clear(entry.timer);
     entry.timer = this.timers.set(() => this.fail(entry, 'No reply from the server.'), this.ackTimeout);
-    this.send({ type: 'send', room: entry.room, content: entry.content, client_id: entry.clientId, ref: entry.clientId });
+    const frame = { type: 'send', room: entry.room, content: entry.content, client_id: entry.clientId, ref: entry.clientId };
+    if (typeof entry.replyTo === 'number') frame.reply_to = entry.replyTo;
+    this.send(frame);
   }
 
   /**

@@ -156,3 +156,67 @@ export async function editStoredSession(page, { patch = {}, remove = [], replace
     { patch, remove, replace: replace ?? null, replacing: replace !== undefined },
   );
 }
+
+function escapeRegExp(s) {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The stored message (not one on its way) whose text is exactly `text`; a tombstone's text is "Message deleted…". */
+export function messageItem(page, text) {
+  return page.locator('#list-host li.msg[data-id]:not(.pending)').filter({ has: page.locator('.msg-content', { hasText: new RegExp(`^${escapeRegExp(text)}$`) }) });
+}
+
+/** The message with this id. */
+export function messageById(page, id) {
+  return page.locator(`#list-host li.msg[data-id="${id}"]`);
+}
+
+/** Hovers a message and clicks one of its tools: react, reply, edit or delete. */
+export async function messageTool(page, item, action) {
+  await item.hover();
+  const tool = item.locator(`.msg-toolbar button[data-action="${action}"]`);
+  await tool.waitFor({ state: 'visible' });
+  await tool.click();
+}
+
+/** The tools a message offers (hovered, as a mouse shows them). */
+export async function offeredTools(page, item) {
+  await item.hover();
+  await item.locator('.msg-toolbar').waitFor({ state: 'visible' });
+  return item.locator('.msg-toolbar button[data-action]:visible').evaluateAll((bs) => bs.map((b) => b.dataset.action));
+}
+
+/** The reaction chips of a message: [{emoji, count, me}]. */
+export function chipsOf(item) {
+  return item.locator('.reaction').evaluateAll((bs) =>
+    bs.map((b) => ({ emoji: b.dataset.emoji, count: Number(b.querySelector('.reaction-count').textContent), me: b.getAttribute('aria-pressed') === 'true' })),
+  );
+}
+
+/** Waits until a message's chips are exactly `expected` ([{emoji, count, me}], in order). */
+export async function waitForChips(page, id, expected, timeout = 10_000) {
+  await page.waitForFunction(
+    ({ id, expected }) => {
+      const li = document.querySelector(`#list-host li.msg[data-id="${id}"]`);
+      if (!li) return false;
+      const chips = [...li.querySelectorAll('.reaction')].map((b) => ({
+        emoji: b.dataset.emoji,
+        count: Number(b.querySelector('.reaction-count').textContent),
+        me: b.getAttribute('aria-pressed') === 'true',
+      }));
+      return JSON.stringify(chips) === JSON.stringify(expected);
+    },
+    { id, expected },
+    { timeout },
+  );
+}
+
+/** The quote over a message that replies to another: {author, excerpt, deleted} or null. */
+export function quoteOf(item) {
+  return item.evaluate((li) => {
+    const q = li.querySelector('.msg-quote');
+    if (!q) return null;
+    const text = q.querySelector('.quote-text');
+    return { author: q.querySelector('.quote-author').textContent, excerpt: text.textContent, deleted: text.classList.contains('tombstone'), replyTo: Number(q.dataset.replyTo) };
+  });
+}

@@ -85,6 +85,18 @@ export class V1Client {
     });
   }
 
+  /**
+   * Any command with a client_id (edit, delete, react, unreact, a send with
+   * reply_to…): sends it and waits for its ack, which it returns; an error
+   * rejects.
+   */
+  async command(frame, clientId = `e2e-${Math.random().toString(36).slice(2)}`) {
+    this.ws.send(JSON.stringify({ ...frame, client_id: clientId, ref: clientId }));
+    const f = await this.next((x) => (x.type === 'ack' || x.type === 'error') && (x.client_id === clientId || x.ref === clientId));
+    if (f.type === 'error') throw new Error(`${frame.type} refused: ${f.code} ${f.message}`);
+    return f;
+  }
+
   close() {
     this.ws.close(1000);
   }

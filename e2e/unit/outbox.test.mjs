@@ -182,7 +182,8 @@ test('clear forgets everything and stops every timer', () => {
 });
 
 test('which refusals are permanent', () => {
-  for (const code of ['too_large', 'empty_message', 'bad_command', 'unknown_room', 'muted', 'forbidden']) assert.ok(PERMANENT.has(code), code);
+  // not_found: the message it replies to is gone; sending again finds it gone again.
+  for (const code of ['too_large', 'empty_message', 'bad_command', 'unknown_room', 'muted', 'forbidden', 'not_found']) assert.ok(PERMANENT.has(code), code);
   for (const code of ['rate_limited', 'store_failed', 'not_subscribed']) assert.ok(!PERMANENT.has(code), code);
   assert.equal(refusalText({ code: 'store_failed', message: 'could not store the message' }), 'could not store the message');
 });
@@ -204,4 +205,18 @@ test('removed from a room: what waits there fails for good, the rest waits on', 
   outbox.release('gone');
   outbox.resendAll();
   assert.deepEqual(sent.slice(before).map((f) => f.client_id), ['c'], 'neither a reconnect nor the subscribe sends them again');
+});
+
+test('a reply carries the id of the message it answers, every time it is sent', () => {
+  const { outbox, sent } = harness();
+  const entry = outbox.add({ clientId: 'r1', room: 'general', content: 'yes', replyTo: 42 });
+  outbox.transmit(entry);
+  outbox.resendAll();
+  assert.deepEqual(sent, [
+    { type: 'send', room: 'general', content: 'yes', client_id: 'r1', ref: 'r1', reply_to: 42 },
+    { type: 'send', room: 'general', content: 'yes', client_id: 'r1', ref: 'r1', reply_to: 42 },
+  ]);
+  outbox.refused({ type: 'error', code: 'not_found', message: 'no such message', client_id: 'r1' });
+  assert.equal(entry.status, 'failed');
+  assert.equal(entry.permanent, true, 'its original is gone: not sent again on reconnect');
 });
