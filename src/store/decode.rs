@@ -64,6 +64,8 @@ where
                     })
                 }
             };
+            // A tombstone has no text, so no time its text was written.
+            let edited_at = edited_at.filter(|_| deleted.is_none());
             let plain = reply_to.is_none() && edited_at.is_none() && deleted.is_none();
             Entry::Message((!plain).then(|| {
                 Box::new(MessageState {
