@@ -35,6 +35,10 @@ fn change(room: &Room, author: &User, content: &str, change: NewChange) -> NewMe
     }
 }
 
+fn delete(target: i64, any_author: bool) -> NewChange {
+    NewChange::Delete { target, any_author }
+}
+
 fn edit(target: i64) -> NewChange {
     NewChange::Edit {
         target,
@@ -204,36 +208,12 @@ async fn a_deletion_erases_the_text_and_what_hung_on_it(store: Arc<dyn Store>, b
         ],
     )
     .await;
-    let refused = append(
-        &store,
-        &[change(
-            &r,
-            &bob,
-            "",
-            NewChange::Delete {
-                target: id,
-                any_author: false,
-            },
-        )],
-    )
-    .await;
+    let refused = append(&store, &[change(&r, &bob, "", delete(id, false))]).await;
     assert!(
         matches!(refused[0], Appended::Refused(Refusal::NotAuthor)),
         "{backend}"
     );
-    let deleted = append(
-        &store,
-        &[change(
-            &r,
-            &mo,
-            "",
-            NewChange::Delete {
-                target: id,
-                any_author: true,
-            },
-        )],
-    )
-    .await;
+    let deleted = append(&store, &[change(&r, &mo, "", delete(id, true))]).await;
     assert!(
         matches!(stored(&deleted[0]).entry, Entry::Change(ref c) if c.kind == ChangeKind::Delete)
     );
@@ -269,19 +249,7 @@ async fn a_deletion_erases_the_text_and_what_hung_on_it(store: Arc<dyn Store>, b
         }
         other => panic!("{backend}: not a tombstone: {other:?}"),
     }
-    let twice = append(
-        &store,
-        &[change(
-            &r,
-            &ann,
-            "",
-            NewChange::Delete {
-                target: id,
-                any_author: false,
-            },
-        )],
-    )
-    .await;
+    let twice = append(&store, &[change(&r, &ann, "", delete(id, false))]).await;
     assert!(
         matches!(twice[0], Appended::Refused(Refusal::NotFound)),
         "{backend}"

@@ -140,76 +140,68 @@ async fn chapter_contents(s: &TestServer, room: &str, token: &str) -> Vec<String
         .collect()
 }
 
+/// Whether any value of `rows`, read as text or as bytes, contains `needle`.
+fn any_holds<R>(rows: &[R], needle: &str) -> bool
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<Vec<u8>>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    rows.iter().any(|row| {
+        (0..row.len()).any(|i| {
+            row.try_get::<Option<String>, _>(i)
+                .ok()
+                .flatten()
+                .is_some_and(|v| v.contains(needle))
+                || row
+                    .try_get::<Option<Vec<u8>>, _>(i)
+                    .ok()
+                    .flatten()
+                    .is_some_and(|v| String::from_utf8_lossy(&v).contains(needle))
+        })
+    })
+}
+
 /// The tables of the server's store holding a text (or blob) value that
 /// contains `needle`: where a content that must be gone could still be.
 async fn kept_in_store(s: &TestServer, needle: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    match &s.config.database_url {
-        Some(url) => {
-            let pool = sqlx::PgPool::connect(url).await.expect("connect");
-            let tables: Vec<String> = sqlx::query_scalar(
-                "SELECT table_name::text FROM information_schema.tables \
-                 WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
-            )
-            .fetch_all(&pool)
-            .await
-            .expect("tables");
+    // Each backend's tables, and every row of each, read the same way.
+    macro_rules! scan {
+        ($pool:expr, $tables:expr) => {{
+            let pool = $pool;
+            let tables: Vec<String> = sqlx::query_scalar($tables)
+                .fetch_all(&pool)
+                .await
+                .expect("tables");
+            let mut found = Vec::new();
             for table in tables {
                 let rows = sqlx::query(&format!("SELECT * FROM \"{table}\""))
                     .fetch_all(&pool)
                     .await
                     .expect("rows");
-                if rows.iter().any(|row| {
-                    (0..row.len()).any(|i| {
-                        row.try_get::<Option<String>, _>(i)
-                            .ok()
-                            .flatten()
-                            .is_some_and(|v| v.contains(needle))
-                            || row
-                                .try_get::<Option<Vec<u8>>, _>(i)
-                                .ok()
-                                .flatten()
-                                .is_some_and(|v| String::from_utf8_lossy(&v).contains(needle))
-                    })
-                }) {
+                if any_holds(&rows, needle) {
                     found.push(table);
                 }
             }
             pool.close().await;
-        }
+            found
+        }};
+    }
+    match &s.config.database_url {
+        Some(url) => scan!(
+            sqlx::PgPool::connect(url).await.expect("connect"),
+            "SELECT table_name::text FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+        ),
         None => {
             let url = format!("sqlite://{}", s.dir.path().join("palaver.db").display());
-            let pool = sqlx::SqlitePool::connect(&url).await.expect("connect");
-            let tables: Vec<String> =
-                sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
-                    .fetch_all(&pool)
-                    .await
-                    .expect("tables");
-            for table in tables {
-                let rows = sqlx::query(&format!("SELECT * FROM \"{table}\""))
-                    .fetch_all(&pool)
-                    .await
-                    .expect("rows");
-                if rows.iter().any(|row| {
-                    (0..row.len()).any(|i| {
-                        row.try_get::<Option<String>, _>(i)
-                            .ok()
-                            .flatten()
-                            .is_some_and(|v| v.contains(needle))
-                            || row
-                                .try_get::<Option<Vec<u8>>, _>(i)
-                                .ok()
-                                .flatten()
-                                .is_some_and(|v| String::from_utf8_lossy(&v).contains(needle))
-                    })
-                }) {
-                    found.push(table);
-                }
-            }
-            pool.close().await;
+            scan!(
+                sqlx::SqlitePool::connect(&url).await.expect("connect"),
+                "SELECT name FROM sqlite_master WHERE type = 'table'"
+            )
         }
     }
-    found
 }
 
 #[tokio::test]
