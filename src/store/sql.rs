@@ -241,9 +241,8 @@ const LOCK_ROOM: &str = "SELECT id FROM rooms WHERE id = ?";
 const LOCK_ROOM_FOR_UPDATE: &str = "SELECT id FROM rooms WHERE id = ? FOR UPDATE";
 
 // Each page binds (room id, a, b) in this order; see `Statements::page`.
-// The chapter's history and history pages hold messages only (`kind = 0`,
-// written out so that the partial index on messages applies); replays and
-// gap filling read every entry of the stream.
+// The chapter's history and history pages hold messages only (`kind = 0`);
+// replays and gap filling read every entry of the stream.
 const NEWEST_FIRST: &str = concat!(
     "SELECT ",
     messages_from!(),
