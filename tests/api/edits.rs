@@ -9,7 +9,6 @@
 use crate::helpers::*;
 use reqwest::Method;
 use serde_json::{Value, json};
-use sqlx::Row;
 use std::time::{Duration, Instant};
 
 /// A message id no test server reaches.
