@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -184,6 +185,48 @@ pub async fn connect(
         .await
         .map_err(|e| BenchError::Connect(e.to_string()))?;
     Ok(ws)
+}
+
+/// `members` sockets in each of `rooms` rooms (named by `room`), over
+/// `/ws/{room}`, spread over the nodes and the tokens in turn; each is
+/// returned once the server has confirmed its membership: v1's `subscribed`,
+/// or the chapter's first line (its join).
+pub async fn connect_rooms(
+    (nodes, tokens): (&[Node], &[String]),
+    (rooms, members): (usize, usize),
+    room: impl Fn(usize) -> String,
+    wire: Wire,
+) -> Result<Vec<Vec<Socket>>, BenchError> {
+    if nodes.is_empty() || tokens.is_empty() {
+        return Err(BenchError::Setup(
+            "no node or no account to connect with".into(),
+        ));
+    }
+    let mut sockets: Vec<Vec<Socket>> = Vec::with_capacity(rooms);
+    let mut source = 0u32;
+    for r in 0..rooms {
+        let path = format!("/ws/{}", room(r));
+        let mut members_here = Vec::with_capacity(members);
+        for m in 0..members {
+            let n = r * members + m;
+            let node = &nodes[n % nodes.len()];
+            let token = &tokens[n % tokens.len()];
+            let mut ws = connect(node, &path, token, wire, source).await?;
+            source += 1;
+            match tokio::time::timeout(std::time::Duration::from_secs(10), ws.next()).await {
+                Ok(Some(Ok(Message::Text(text))))
+                    if wire == Wire::Compat || text.as_str().contains(r#""subscribed""#) => {}
+                other => {
+                    return Err(BenchError::Connect(format!(
+                        "not welcomed on {path}: {other:?}"
+                    )));
+                }
+            }
+            members_here.push(ws);
+        }
+        sockets.push(members_here);
+    }
+    Ok(sockets)
 }
 
 /// A prefix for the `client_id`s of one run, unique across runs and

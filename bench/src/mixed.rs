@@ -746,30 +746,13 @@ pub async fn run(
     };
     let rss_before = server_pid.and_then(rss_bytes);
     let connect_started = Instant::now();
-    let mut sockets: Vec<Vec<Socket>> = Vec::with_capacity(plan.rooms);
-    let mut source = 0u32;
-    for r in 0..plan.rooms {
-        let path = format!("/ws/{}", plan.room(r));
-        let mut room = Vec::with_capacity(plan.members);
-        for m in 0..plan.members {
-            let n = r * plan.members + m;
-            let node = &nodes[n % nodes.len()];
-            let token = &tokens[n % tokens.len()];
-            let mut ws = client::connect(node, &path, token, client::Wire::V1, source).await?;
-            source += 1;
-            // `/ws/{room}` subscribes on connect: `subscribed` comes first.
-            match tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
-                Ok(Some(Ok(Message::Text(text)))) if text.as_str().contains(r#""subscribed""#) => {}
-                other => {
-                    return Err(BenchError::Connect(format!(
-                        "not subscribed on {path}: {other:?}"
-                    )));
-                }
-            }
-            room.push(ws);
-        }
-        sockets.push(room);
-    }
+    let sockets = client::connect_rooms(
+        (nodes, tokens),
+        (plan.rooms, plan.members),
+        |r| plan.room(r),
+        client::Wire::V1,
+    )
+    .await?;
     let connect_s = connect_started.elapsed().as_secs_f64();
 
     let origin = Instant::now();
